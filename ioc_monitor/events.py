@@ -1,0 +1,273 @@
+"""The dossier-status event contract (EVENTS.md v1): parsing and validation.
+
+:func:`parse_event` turns one raw Kafka message into an :class:`Event` or a
+:class:`Rejection` with exactly one reason, checking the rules in the order the
+contract gives. Only the fields the KPI rules need are kept: unknown fields, and so
+any personal data of the applicant, never leave this module. Rejection details name
+fields and constraints, never field values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from ioc_monitor.timeutil import parse_timestamp
+
+__all__ = [
+    "CHANNELS",
+    "END_STATUSES",
+    "MAX_MESSAGE_BYTES",
+    "REASONS",
+    "STATUS_CODES",
+    "Event",
+    "Rejection",
+    "parse_event",
+]
+
+#: Messages larger than this many bytes are rejected as ``too_large`` (64 KiB).
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+
+#: Rejection reasons, in the order they are checked.
+REASONS: Final = (
+    "too_large",
+    "malformed_json",
+    "schema",
+    "unknown_status",
+    "unknown_unit",
+    "invalid_times",
+)
+
+#: Status names to codes.
+STATUS_CODES: Final[dict[str, int]] = {
+    "submitted": 1,
+    "received": 2,
+    "refused": 3,
+    "processing": 4,
+    "supplement_requested": 5,
+    "fee_requested": 6,
+    "withdrawn": 7,
+    "stopped": 8,
+    "decided": 9,
+    "returned": 10,
+}
+#: Statuses that end processing.
+END_STATUSES: Final = frozenset({7, 8, 9, 10})
+_NEEDS_RECEIPT: Final = frozenset({2, 4, 5, 6, 7, 8, 9, 10})
+
+#: Receipt channels as they appear in the ``channel`` label.
+CHANNELS: Final = ("in_person", "online_full", "online_partial", "postal")
+_CHANNEL_VALUES: Final = frozenset({"in_person", "online", "postal"})
+_ONLINE_MODES: Final = frozenset({"full", "partial"})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One accepted event, reduced to what the KPI rules use.
+
+    Times are float seconds since the epoch (UTC).
+
+    Attributes:
+        event_id: De-duplication key.
+        dossier_id: The dossier (MaHoSo).
+        unit_id: The one-stop unit named by the event (in the registry).
+        status: Status code 1–10.
+        occurred_at: Event time.
+        received_at: Receipt time, when the event carries one.
+        due_at: Promised return time as of this event, when given.
+        ended_at: End of processing: ``ended_at``, else ``occurred_at`` on statuses
+            7–10; ``None`` on other statuses without ``ended_at``.
+        channel: One of :data:`CHANNELS`.
+        supplements: Number of supplement requests listed on the event.
+        apology: An apology-and-reschedule letter was issued.
+    """
+
+    event_id: str
+    dossier_id: str
+    unit_id: str
+    status: int
+    occurred_at: float
+    received_at: float | None
+    due_at: float | None
+    ended_at: float | None
+    channel: str
+    supplements: int
+    apology: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A rejected message: one reason of :data:`REASONS` and a human-readable detail."""
+
+    reason: str
+    detail: str
+
+
+class _Invalid(Exception):
+    """Internal: a validation rule failed (reason, detail)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _get(obj: dict[str, Any], field: str) -> Any:
+    """Return a field, treating ``null`` as absent."""
+    return obj.get(field)
+
+
+def _string(obj: dict[str, Any], field: str, lo: int, hi: int, required: bool) -> str | None:
+    value = _get(obj, field)
+    if value is None:
+        if required:
+            raise _Invalid("schema", f"missing required field '{field}'")
+        return None
+    if not isinstance(value, str):
+        raise _Invalid("schema", f"field '{field}' must be a string")
+    if not lo <= len(value) <= hi:
+        raise _Invalid("schema", f"field '{field}' must be {lo}–{hi} characters")
+    return value
+
+
+def _time(obj: dict[str, Any], field: str, required: bool) -> float | None:
+    value = _get(obj, field)
+    if value is None:
+        if required:
+            raise _Invalid("schema", f"missing required field '{field}'")
+        return None
+    if not isinstance(value, str):
+        raise _Invalid("schema", f"field '{field}' must be an RFC 3339 string")
+    t = parse_timestamp(value) if len(value) <= 40 else None
+    if t is None:
+        raise _Invalid(
+            "schema",
+            f"field '{field}' is not an RFC 3339 timestamp with an offset in years 1970–2099",
+        )
+    return t
+
+
+def _bool(obj: dict[str, Any], field: str) -> bool:
+    value = _get(obj, field)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _Invalid("schema", f"field '{field}' must be a boolean")
+    return value
+
+
+def _supplements(obj: dict[str, Any]) -> int:
+    value = _get(obj, "supplements")
+    if value is None:
+        return 0
+    if not isinstance(value, list):
+        raise _Invalid("schema", "field 'supplements' must be an array")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise _Invalid("schema", f"supplements[{i}] must be an object")
+        try:
+            _time(item, "requested_at", required=True)
+            _time(item, "completed_at", required=False)
+        except _Invalid as exc:
+            raise _Invalid("schema", f"supplements[{i}]: {exc.detail}") from None
+    return len(value)
+
+
+def _status_field(obj: dict[str, Any]) -> tuple[int | None, str]:
+    """Check the type of ``status``; return (code or None when unknown, description)."""
+    value = _get(obj, "status")
+    if value is None:
+        raise _Invalid("schema", "missing required field 'status'")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _Invalid("schema", "field 'status' must be an integer code or a status name")
+    if isinstance(value, int):
+        return (value if 1 <= value <= 10 else None), "code"
+    return STATUS_CODES.get(value), "name"
+
+
+def _validate(obj: dict[str, Any], units: Container[str]) -> Event:
+    event_id = _string(obj, "event_id", 1, 128, True)
+    dossier_id = _string(obj, "dossier_id", 1, 64, True)
+    _string(obj, "procedure_code", 0, 32, False)
+    unit_id = _string(obj, "unit_id", 1, 64, True)
+    _string(obj, "agency_id", 0, 64, False)
+    status, kind = _status_field(obj)
+    needs_receipt = status in _NEEDS_RECEIPT
+    occurred_at = _time(obj, "occurred_at", True)
+    received_at = _time(obj, "received_at", needs_receipt)
+    due_at = _time(obj, "due_at", needs_receipt)
+    ended_at = _time(obj, "ended_at", False)
+    channel = _get(obj, "channel")
+    if channel is None:
+        channel = "in_person"
+    elif not isinstance(channel, str) or channel not in _CHANNEL_VALUES:
+        raise _Invalid("schema", "field 'channel' must be in_person, online or postal")
+    mode = _get(obj, "online_mode")
+    if mode is not None and (not isinstance(mode, str) or mode not in _ONLINE_MODES):
+        raise _Invalid("schema", "field 'online_mode' must be full or partial")
+    supplements = _supplements(obj)
+    apology = _bool(obj, "apology")
+    _bool(obj, "paid_online")
+    _bool(obj, "digitized")
+    visits = _get(obj, "visits")
+    if visits is not None and (isinstance(visits, bool) or not isinstance(visits, int)):
+        raise _Invalid("schema", "field 'visits' must be an integer")
+    if visits is not None and visits < 0:
+        raise _Invalid("schema", "field 'visits' must be >= 0")
+    if status is None:
+        raise _Invalid("unknown_status", f"status {kind} is not one of the 10 statuses")
+    assert event_id is not None and dossier_id is not None and unit_id is not None
+    assert occurred_at is not None
+    if unit_id not in units:
+        raise _Invalid("unknown_unit", "unit_id is not in the unit registry")
+    if ended_at is None and status in END_STATUSES:
+        ended_at = occurred_at
+    if received_at is not None:
+        if due_at is not None and due_at < received_at:
+            raise _Invalid("invalid_times", "due_at is before received_at")
+        if ended_at is not None and ended_at < received_at:
+            raise _Invalid("invalid_times", "ended_at is before received_at")
+    if channel == "online":
+        channel = "online_full" if mode == "full" else "online_partial"
+    return Event(
+        event_id=event_id,
+        dossier_id=dossier_id,
+        unit_id=unit_id,
+        status=status,
+        occurred_at=occurred_at,
+        received_at=received_at,
+        due_at=due_at,
+        ended_at=ended_at,
+        channel=channel,
+        supplements=supplements,
+        apology=apology,
+    )
+
+
+def parse_event(raw: bytes, units: Container[str]) -> Event | Rejection:
+    """Parse and validate one message.
+
+    Args:
+        raw: The message value exactly as consumed (bytes).
+        units: The ids of the unit registry.
+
+    Returns:
+        The accepted :class:`Event`, or a :class:`Rejection` whose reason is the
+        first failing rule of EVENTS.md (too_large, malformed_json, schema,
+        unknown_status, unknown_unit, invalid_times).
+    """
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return Rejection("too_large", f"message is {len(raw)} bytes, over {MAX_MESSAGE_BYTES}")
+    try:
+        obj = orjson.loads(raw)
+    except (orjson.JSONDecodeError, RecursionError):
+        return Rejection("malformed_json", "not UTF-8 JSON")
+    if not isinstance(obj, dict):
+        return Rejection("malformed_json", "not a JSON object")
+    try:
+        return _validate(obj, units)
+    except _Invalid as exc:
+        return Rejection(exc.reason, exc.detail)

@@ -1,0 +1,98 @@
+"""Redis key layout and connection helper.
+
+All state of one Kafka partition lives under one hash tag, ``<prefix>:{<partition>}``,
+so the atomic update of a batch touches a single hash slot (works on Redis Cluster).
+Per partition ``P``, with ``T = <prefix>:{P}``:
+
+=====================  ======  =====================================================
+key                    type    content
+=====================  ======  =====================================================
+``T:off``              string  last applied Kafka offset
+``T:stats``            hash    processed, duplicate, ``rej:<reason>``, ``wm`` (watermark)
+``T:dos``              hash    dossier_id -> encoded :class:`~ioc_monitor.rules.DossierState`
+``T:done``             zset    completed dossier_id, score = completion occurred_at
+``T:eid``              zset    accepted event_id, score = occurred_at (de-duplication)
+``T:units``            set     units named by accepted events
+``T:tot:<unit>``       hash    series -> all-time count
+``T:m:<unit>``         hash    ``<minute>|<series>`` -> count (``h``: hours, ``d``: local days)
+``T:mi:<unit>``        zset    minute bucket indexes present (``hi``, ``di`` likewise)
+``T:rc:<unit>``        zset    ``<series>|<dossier_id>``, score = t (recent items)
+``T:open:<unit>``      zset    dossier_id in progress, score = due time (``+inf``: none)
+``<prefix>:parts``     set     partitions that hold state
+``<prefix>:lag``       hash    partition -> consumer lag (messages)
+``<prefix>:wall``      string  wall time of the last processed batch
+=====================  ======  =====================================================
+"""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from ioc_monitor.config import RedisSettings
+
+__all__ = ["PartitionKeys", "connect", "global_key"]
+
+
+def connect(settings: RedisSettings, retries: int = 3) -> Redis:
+    """Open a Redis client with retries (exponential backoff) on connection errors.
+
+    Args:
+        settings: Connection settings; the password is read from its ``SecretStr``.
+        retries: Retries per command before the error surfaces. Default 3.
+
+    Returns:
+        A client returning ``bytes`` (not decoded).
+    """
+    password = settings.password.get_secret_value() if settings.password else None
+    return Redis.from_url(
+        settings.url,
+        username=settings.username,
+        password=password,
+        socket_timeout=settings.socket_timeout,
+        socket_connect_timeout=settings.socket_timeout,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=30,
+    )
+
+
+def global_key(prefix: str, name: str) -> str:
+    """Key outside any partition, e.g. ``ioc:parts``."""
+    return f"{prefix}:{name}"
+
+
+class PartitionKeys:
+    """Key names of one partition (see the module docstring)."""
+
+    def __init__(self, prefix: str, partition: int) -> None:
+        self.tag = f"{prefix}:{{{partition}}}"
+        self.offset = f"{self.tag}:off"
+        self.stats = f"{self.tag}:stats"
+        self.dossiers = f"{self.tag}:dos"
+        self.done = f"{self.tag}:done"
+        self.events = f"{self.tag}:eid"
+        self.units = f"{self.tag}:units"
+
+    def totals(self, unit: str) -> str:
+        """Hash of all-time counts of a unit."""
+        return f"{self.tag}:tot:{unit}"
+
+    def buckets(self, unit: str, granularity: str) -> str:
+        """Hash of buckets; granularity ``m``, ``h`` or ``d``."""
+        return f"{self.tag}:{granularity}:{unit}"
+
+    def bucket_index(self, unit: str, granularity: str) -> str:
+        """Zset of bucket indexes present; granularity ``m``, ``h`` or ``d``."""
+        return f"{self.tag}:{granularity}i:{unit}"
+
+    def recent(self, unit: str) -> str:
+        """Zset of recent items."""
+        return f"{self.tag}:rc:{unit}"
+
+    def open(self, unit: str) -> str:
+        """Zset of dossiers in progress by due time."""
+        return f"{self.tag}:open:{unit}"

@@ -1,0 +1,250 @@
+"""Apply a partition's batch to Redis atomically and exactly once.
+
+:func:`prepare` reads the state a batch needs (one pipelined round trip), skips
+messages at or below the partition's stored offset and folds the rest with the
+pure engine. :func:`commit` then writes every change and the new offset in one Lua
+script that first checks the stored offset is still the one read: if another
+worker (after a rebalance) or an earlier attempt got there first, nothing is
+written and the caller prepares again. A redelivered message is therefore never
+counted twice, and a batch is never half applied.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from redis.asyncio import Redis
+
+from ioc_monitor.engine import Delta, fold, keys_to_load, parse_batch
+from ioc_monitor.events import Rejection
+from ioc_monitor.memstore import DEDUP_HORIZON_S
+from ioc_monitor.redis_keys import PartitionKeys
+from ioc_monitor.rules import SERIES, DossierState
+from ioc_monitor.timeutil import day_index, hour_index, minute_index
+from ioc_monitor.windows import cutoffs
+
+__all__ = ["Prepared", "commit", "prepare"]
+
+_APPLY_LUA: Final = """
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+local i = 3
+local n = #ARGV
+while i <= n do
+  local op = ARGV[i]
+  local key = ARGV[i + 1]
+  local argc = tonumber(ARGV[i + 2])
+  if op == 'PRUNE' then
+    local tag = key
+    local mcut, hcut, dcut, rcut, horizon =
+      ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+    local series = {}
+    for j = i + 8, i + 2 + argc do series[#series + 1] = ARGV[j] end
+    local ids = redis.call('ZRANGEBYSCORE', tag .. ':done', '-inf', '(' .. horizon)
+    for _, id in ipairs(ids) do redis.call('HDEL', tag .. ':dos', id) end
+    redis.call('ZREMRANGEBYSCORE', tag .. ':done', '-inf', '(' .. horizon)
+    redis.call('ZREMRANGEBYSCORE', tag .. ':eid', '-inf', '(' .. horizon)
+    local units = redis.call('SMEMBERS', tag .. ':units')
+    local cuts = {m = mcut, h = hcut, d = dcut}
+    for _, unit in ipairs(units) do
+      for g, cut in pairs(cuts) do
+        local ikey = tag .. ':' .. g .. 'i:' .. unit
+        local hkey = tag .. ':' .. g .. ':' .. unit
+        local idxs = redis.call('ZRANGEBYSCORE', ikey, '-inf', '(' .. cut)
+        for _, idx in ipairs(idxs) do
+          for _, s in ipairs(series) do redis.call('HDEL', hkey, idx .. '|' .. s) end
+        end
+        redis.call('ZREMRANGEBYSCORE', ikey, '-inf', '(' .. cut)
+      end
+      redis.call('ZREMRANGEBYSCORE', tag .. ':rc:' .. unit, '-inf', '(' .. rcut)
+    end
+  else
+    local args = {}
+    for j = 1, argc do args[j] = ARGV[i + 2 + j] end
+    redis.call(op, key, unpack(args))
+  end
+  i = i + 3 + argc
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
+_CHUNK: Final = 200  # arguments per Redis command inside the script (Lua unpack limit)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A folded batch, ready to commit.
+
+    Attributes:
+        keys: The partition's keys.
+        expected_offset: Stored offset read before folding (``None``: nothing yet).
+        last_offset: Offset of the batch's last message (the new stored offset).
+        previous_watermark: Watermark before the batch.
+        delta: The batch's state changes.
+        dead_letters: ``(offset, raw message, rejection)`` for the dead-letter topic.
+        skipped: Messages already applied earlier (offset ≤ stored), ignored.
+    """
+
+    keys: PartitionKeys
+    expected_offset: int | None
+    last_offset: int
+    previous_watermark: float | None
+    delta: Delta
+    dead_letters: list[tuple[int, bytes, Rejection]]
+    skipped: int
+
+
+class _Loaded:
+    """Lookup over the rows read for one batch."""
+
+    def __init__(self, dossiers: dict[str, DossierState], seen: set[str]) -> None:
+        self._dossiers = dossiers
+        self._seen = seen
+
+    def dossier(self, dossier_id: str) -> DossierState | None:
+        return self._dossiers.get(dossier_id)
+
+    def seen(self, event_id: str) -> bool:
+        return event_id in self._seen
+
+
+async def prepare(
+    client: Redis,
+    keys: PartitionKeys,
+    messages: Sequence[tuple[int, bytes]],
+    units: Container[str],
+) -> Prepared | None:
+    """Read what a batch needs and fold the messages not applied yet.
+
+    Args:
+        client: Async Redis client.
+        keys: Keys of the messages' partition.
+        messages: ``(offset, raw value)`` in offset order, all of one partition.
+        units: Ids of the unit registry.
+
+    Returns:
+        The prepared batch, or ``None`` when every message was already applied.
+    """
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.get(keys.offset)
+        pipe.hget(keys.stats, "wm")
+        stored_raw, wm_raw = await pipe.execute()
+    stored = int(stored_raw) if stored_raw is not None else None
+    todo = [(o, v) for o, v in messages if stored is None or o > stored]
+    if not todo:
+        return None
+    parsed = parse_batch([v for _, v in todo], units)
+    dossier_ids, event_ids = keys_to_load(parsed)
+    dossiers: dict[str, DossierState] = {}
+    seen: set[str] = set()
+    if dossier_ids:
+        d_list = sorted(dossier_ids)
+        e_list = sorted(event_ids)
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.get(keys.offset)
+            pipe.hmget(keys.dossiers, d_list)
+            pipe.zmscore(keys.events, e_list)
+            again, rows, scores = await pipe.execute()
+        if again != stored_raw:  # moved between the two reads: the commit guard will refuse
+            return await prepare(client, keys, messages, units)
+        dossiers = {
+            d: DossierState.decode(r.decode()) for d, r in zip(d_list, rows, strict=True) if r
+        }
+        seen = {e for e, s in zip(e_list, scores, strict=True) if s is not None}
+    watermark = float(wm_raw) if wm_raw is not None else None
+    delta = fold(parsed, _Loaded(dossiers, seen), watermark)
+    dead = [(todo[pos][0], todo[pos][1], rej) for pos, rej in delta.rejections]
+    return Prepared(
+        keys=keys,
+        expected_offset=stored,
+        last_offset=todo[-1][0],
+        previous_watermark=watermark,
+        delta=delta,
+        dead_letters=dead,
+        skipped=len(messages) - len(todo),
+    )
+
+
+def _ops(prep: Prepared) -> list[Any]:
+    """Flatten a prepared batch into the script's ``op, key, argc, args...`` list."""
+    ops: list[Any] = []
+    k = prep.keys
+    delta = prep.delta
+
+    def add(op: str, key: str, *args: Any) -> None:
+        ops.extend((op, key, len(args), *args))
+
+    def add_many(op: str, key: str, pairs: Sequence[Any]) -> None:
+        for start in range(0, len(pairs), _CHUNK):
+            add(op, key, *pairs[start : start + _CHUNK])
+
+    stats: Counter[str] = Counter({f"rej:{r}": n for r, n in delta.rejected.items()})
+    stats["processed"] += delta.processed
+    stats["duplicate"] += delta.duplicate
+    for field, n in stats.items():
+        if n:
+            add("HINCRBY", k.stats, field, n)
+    if delta.watermark is not None and delta.watermark != prep.previous_watermark:
+        add("HSET", k.stats, "wm", repr(delta.watermark))
+    if delta.units:
+        add_many("SADD", k.units, sorted(delta.units))
+    add_many("HSET", k.dossiers, [x for d, s in delta.dossiers.items() for x in (d, s.encode())])
+    add_many("ZADD", k.done, [x for d, t in delta.completed.items() for x in (repr(t), d)])
+    add_many("ZADD", k.events, [x for e, t in delta.events.items() for x in (repr(t), e)])
+    counts: Counter[tuple[str, str, str]] = Counter()
+    indexes: dict[tuple[str, str], set[int]] = {}
+    for item in delta.items:
+        counts[(k.totals(item.unit), item.series, "")] += 1
+        for g, idx in (
+            ("m", minute_index(item.t)),
+            ("h", hour_index(item.t)),
+            ("d", day_index(item.t)),
+        ):
+            counts[(k.buckets(item.unit, g), f"{idx}|{item.series}", "")] += 1
+            indexes.setdefault((item.unit, g), set()).add(idx)
+    for (key, field, _), n in sorted(counts.items()):
+        add("HINCRBY", key, field, n)
+    for (unit, g), idxs in sorted(indexes.items()):
+        add_many("ZADD", k.bucket_index(unit, g), [x for i in sorted(idxs) for x in (i, i)])
+    for item, dossier_id in delta.recent:
+        add("ZADD", k.recent(item.unit), repr(item.t), f"{item.series}|{dossier_id}")
+    for dossier_id, (unit, due) in delta.open.items():
+        if due is None:
+            add("ZREM", k.open(unit), dossier_id)
+        else:
+            add("ZADD", k.open(unit), "+inf" if due == float("inf") else repr(due), dossier_id)
+    wm, prev = delta.watermark, prep.previous_watermark
+    if wm is not None and (prev is None or hour_index(wm) != hour_index(prev)):
+        cut = cutoffs(wm)
+        add(
+            "PRUNE",
+            k.tag,
+            repr(cut.minute),
+            repr(cut.hour),
+            repr(cut.day),
+            repr(cut.recent),
+            repr(wm - DEDUP_HORIZON_S),
+            *SERIES,
+        )
+    return ops
+
+
+async def commit(client: Redis, prep: Prepared) -> bool:
+    """Write a prepared batch and its offset atomically.
+
+    Args:
+        client: Async Redis client.
+        prep: Output of :func:`prepare`.
+
+    Returns:
+        ``True`` if written; ``False`` if the stored offset moved since
+        :func:`prepare` (nothing written: prepare again).
+    """
+    expected = "" if prep.expected_offset is None else str(prep.expected_offset)
+    argv = [expected, str(prep.last_offset), *_ops(prep)]
+    result = await client.eval(_APPLY_LUA, 1, prep.keys.offset, *argv)
+    return bool(result)

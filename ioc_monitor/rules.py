@@ -1,0 +1,170 @@
+"""KPI rules per dossier (KPIS.md v1), pure: no I/O.
+
+:func:`apply_event` folds one accepted, non-duplicate event into the state of its
+dossier and returns the counting effects (:class:`Item`) it causes: a receipt, a
+refusal or a completion, each at most once per dossier, attributed to the unit of
+the dossier's first accepted event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from ioc_monitor.events import CHANNELS, END_STATUSES, Event
+from ioc_monitor.timeutil import day_index
+
+__all__ = [
+    "SERIES",
+    "TIMELINESS",
+    "DossierState",
+    "Item",
+    "apply_event",
+    "classify_completion",
+]
+
+#: Timeliness classes of a completion.
+TIMELINESS: Final = ("early", "on_time", "late")
+#: Every counted series: ``received:<channel>``, ``completed:<timeliness>``, ``refused``.
+SERIES: Final = (
+    *(f"received:{c}" for c in CHANNELS),
+    *(f"completed:{t}" for t in TIMELINESS),
+    "refused",
+)
+
+_RECEIVED: Final = 1
+_COMPLETED: Final = 2
+_REFUSED: Final = 4
+_APOLOGY: Final = 8
+
+
+@dataclass(slots=True)
+class DossierState:
+    """What the rules remember about one dossier.
+
+    Attributes:
+        unit: Unit of the dossier's first accepted event.
+        received: The receipt was counted.
+        completed: The completion was counted (the dossier is frozen).
+        refused: The refusal was counted.
+        apology: An accepted event carried ``apology: true``.
+        due_at: Due time of the accepted event with the latest ``occurred_at`` among
+            those carrying ``due_at`` (seconds since the epoch), if any.
+        due_occurred_at: That event's ``occurred_at``.
+        supplement_events: Number of accepted status-5 events.
+    """
+
+    unit: str
+    received: bool = False
+    completed: bool = False
+    refused: bool = False
+    apology: bool = False
+    due_at: float | None = None
+    due_occurred_at: float | None = None
+    supplement_events: int = 0
+
+    def encode(self) -> str:
+        """Serialise compactly for the state store (``unit|flags|due|due_occ|supp``)."""
+        flags = (
+            (_RECEIVED if self.received else 0)
+            | (_COMPLETED if self.completed else 0)
+            | (_REFUSED if self.refused else 0)
+            | (_APOLOGY if self.apology else 0)
+        )
+        if self.completed:
+            return f"{self.unit}|{flags}"
+        due = "" if self.due_at is None else repr(self.due_at)
+        occ = "" if self.due_occurred_at is None else repr(self.due_occurred_at)
+        return f"{self.unit}|{flags}|{due}|{occ}|{self.supplement_events}"
+
+    @classmethod
+    def decode(cls, text: str) -> DossierState:
+        """Inverse of :meth:`encode`."""
+        parts = text.split("|")
+        flags = int(parts[1])
+        state = cls(
+            unit=parts[0],
+            received=bool(flags & _RECEIVED),
+            completed=bool(flags & _COMPLETED),
+            refused=bool(flags & _REFUSED),
+            apology=bool(flags & _APOLOGY),
+        )
+        if len(parts) == 5:
+            state.due_at = float(parts[2]) if parts[2] else None
+            state.due_occurred_at = float(parts[3]) if parts[3] else None
+            state.supplement_events = int(parts[4])
+        return state
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One counted occurrence: ``series`` of :data:`SERIES` for ``unit`` at time ``t``."""
+
+    unit: str
+    series: str
+    t: float
+
+
+def classify_completion(end: float, due: float, supplements: int, apology: bool) -> str:
+    """Timeliness of a completion.
+
+    Args:
+        end: End of processing (seconds since the epoch).
+        due: ``due_at`` of the completing event.
+        supplements: Number of supplement requests of the dossier.
+        apology: An apology was issued up to and including the completing event.
+
+    Returns:
+        ``late`` if ``end > due``, more than one supplement or an apology; else
+        ``early`` if the local date of ``end`` is before the local date of ``due``;
+        else ``on_time``.
+    """
+    if end > due or supplements > 1 or apology:
+        return "late"
+    if day_index(end) < day_index(due):
+        return "early"
+    return "on_time"
+
+
+def apply_event(state: DossierState | None, ev: Event) -> tuple[DossierState, list[Item]]:
+    """Fold one accepted, non-duplicate event into its dossier's state.
+
+    Args:
+        state: The dossier's state so far, or ``None`` for its first accepted event.
+        ev: The event.
+
+    Returns:
+        The new state (the same object, mutated, when one was given) and the items
+        to count. Events of a completed dossier return no items and change nothing.
+    """
+    if state is None:
+        state = DossierState(unit=ev.unit_id)
+    elif state.completed:
+        return state, []
+    items: list[Item] = []
+    if ev.apology:
+        state.apology = True
+    if ev.status == 5:
+        state.supplement_events += 1
+    if ev.due_at is not None and (
+        state.due_occurred_at is None or ev.occurred_at >= state.due_occurred_at
+    ):
+        state.due_at = ev.due_at
+        state.due_occurred_at = ev.occurred_at
+    if ev.status == 3 and not state.refused:
+        state.refused = True
+        items.append(Item(state.unit, "refused", ev.occurred_at))
+    if ev.received_at is not None and not state.received:
+        state.received = True
+        items.append(Item(state.unit, f"received:{ev.channel}", ev.received_at))
+    if ev.status in END_STATUSES:
+        assert ev.ended_at is not None and ev.due_at is not None  # guaranteed by validation
+        state.completed = True
+        timeliness = classify_completion(
+            ev.ended_at,
+            ev.due_at,
+            max(ev.supplements, state.supplement_events),
+            state.apology,
+        )
+        items.append(Item(state.unit, f"completed:{timeliness}", ev.ended_at))
+    return state, items

@@ -1,0 +1,1 @@
+"""ioc-monitor services: exporter, replay, simulator, publisher, stack control."""

@@ -1,0 +1,1 @@
+"""ioc-monitor Faust app and agents."""
