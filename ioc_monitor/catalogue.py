@@ -17,6 +17,9 @@ __all__ = [
     "EVENTS_DUPLICATE",
     "EVENTS_PROCESSED",
     "EVENTS_REJECTED",
+    "EXPORTER_METRICS",
+    "EXPORTER_REDIS_UP",
+    "EXPORTER_SCRAPE_SECONDS",
     "IN_PROGRESS",
     "LAST_PROCESSED",
     "ONLINE_RATIO",
@@ -155,3 +158,18 @@ CATALOGUE: Final = (
     LAST_PROCESSED,
     CONSUMER_LAG,
 )
+
+EXPORTER_REDIS_UP: Final = MetricSpec(
+    "ioc_exporter_redis_up",
+    "gauge",
+    "1 if the exporter read Redis at this scrape, 0 if Redis could not be read.",
+    (),
+)
+EXPORTER_SCRAPE_SECONDS: Final = MetricSpec(
+    "ioc_exporter_scrape_duration_seconds",
+    "gauge",
+    "Seconds the exporter spent reading Redis and rendering this scrape.",
+    (),
+)
+#: The exporter's own health metrics (not in METRICS.md; never produced by ``ioc kpi``).
+EXPORTER_METRICS: Final = (EXPORTER_REDIS_UP, EXPORTER_SCRAPE_SECONDS)

@@ -8,7 +8,8 @@ Per partition ``P``, with ``T = <prefix>:{P}``:
 key                    type    content
 =====================  ======  =====================================================
 ``T:off``              string  last applied Kafka offset
-``T:stats``            hash    processed, duplicate, ``rej:<reason>``, ``wm`` (watermark)
+``T:stats``            hash    processed, duplicate, ``rej:<reason>``, ``wm`` (watermark),
+                               ``lag`` (messages), ``wall`` (last batch, seconds)
 ``T:dos``              hash    dossier_id -> encoded :class:`~ioc_monitor.rules.DossierState`
 ``T:done``             zset    completed dossier_id, score = completion occurred_at
 ``T:eid``              zset    accepted event_id, score = occurred_at (de-duplication)
@@ -19,8 +20,6 @@ key                    type    content
 ``T:rc:<unit>``        zset    ``<series>|<dossier_id>``, score = t (recent items)
 ``T:open:<unit>``      zset    dossier_id in progress, score = due time (``+inf``: none)
 ``<prefix>:parts``     set     partitions that hold state
-``<prefix>:lag``       hash    partition -> consumer lag (messages)
-``<prefix>:wall``      string  wall time of the last processed batch
 =====================  ======  =====================================================
 """
 
@@ -69,6 +68,7 @@ class PartitionKeys:
     """Key names of one partition (see the module docstring)."""
 
     def __init__(self, prefix: str, partition: int) -> None:
+        self.partition = partition
         self.tag = f"{prefix}:{{{partition}}}"
         self.offset = f"{self.tag}:off"
         self.stats = f"{self.tag}:stats"

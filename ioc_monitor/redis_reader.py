@@ -53,9 +53,7 @@ def read_snapshot(
     """
     pipe = client.pipeline(transaction=False)
     pipe.smembers(global_key(prefix, "parts"))
-    pipe.hgetall(global_key(prefix, "lag"))
-    pipe.get(global_key(prefix, "wall"))
-    parts_raw, lag_raw, wall_raw = pipe.execute()
+    (parts_raw,) = pipe.execute()
     parts = sorted(int(p) for p in parts_raw)
     keys = [PartitionKeys(prefix, p) for p in parts]
     for k in keys:
@@ -65,6 +63,8 @@ def read_snapshot(
     processed = duplicate = 0
     rejected = dict.fromkeys(REASONS, 0)
     watermark: float | None = None
+    last_processed: float | None = None
+    lag: dict[int, int] = {}
     unit_parts: dict[str, list[PartitionKeys]] = defaultdict(list)
     for i, k in enumerate(keys):
         stats = {f.decode(): v for f, v in res[2 * i].items()}
@@ -72,6 +72,11 @@ def read_snapshot(
         duplicate += int(stats.get("duplicate", 0))
         for r in REASONS:
             rejected[r] += int(stats.get(f"rej:{r}", 0))
+        if "lag" in stats:
+            lag[k.partition] = int(stats["lag"])
+        if "wall" in stats:
+            wall = float(stats["wall"])
+            last_processed = wall if last_processed is None else max(last_processed, wall)
         if "wm" in stats:
             wm = float(stats["wm"])
             watermark = wm if watermark is None else max(watermark, wm)
@@ -129,6 +134,6 @@ def read_snapshot(
         duplicate=duplicate,
         rejected=rejected,
         watermark=watermark,
-        last_processed=float(wall_raw) if wall_raw is not None else None,
-        lag={int(p): int(v) for p, v in lag_raw.items()},
+        last_processed=last_processed,
+        lag=lag,
     )

@@ -12,7 +12,7 @@ counted twice, and a batch is never half applied.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -233,18 +233,27 @@ def _ops(prep: Prepared) -> list[Any]:
     return ops
 
 
-async def commit(client: Redis, prep: Prepared) -> bool:
+async def commit(
+    client: Redis, prep: Prepared, extra_stats: Mapping[str, str] | None = None
+) -> bool:
     """Write a prepared batch and its offset atomically.
 
     Args:
         client: Async Redis client.
         prep: Output of :func:`prepare`.
+        extra_stats: Fields set in the partition's stats hash in the same update,
+            e.g. ``lag`` (messages) and ``wall`` (seconds since the epoch).
 
     Returns:
         ``True`` if written; ``False`` if the stored offset moved since
         :func:`prepare` (nothing written: prepare again).
     """
     expected = "" if prep.expected_offset is None else str(prep.expected_offset)
-    argv = [expected, str(prep.last_offset), *_ops(prep)]
+    ops = _ops(prep)
+    if extra_stats:
+        ops.extend(("HSET", prep.keys.stats, 2 * len(extra_stats)))
+        for field, value in extra_stats.items():
+            ops.extend((field, value))
+    argv = [expected, str(prep.last_offset), *ops]
     result = await client.eval(_APPLY_LUA, 1, prep.keys.offset, *argv)
     return bool(result)

@@ -1,0 +1,126 @@
+"""The batch processor behind the worker's agent: Kafka batch → Redis, exactly once.
+
+Kept apart from the Faust wiring so it can be driven by any consumer: it takes
+``(partition, offset, key, value)`` records, groups them by partition, and for each
+partition prepares, dead-letters the rejected messages and commits (see
+:mod:`ioc_monitor.redis_writer`). Redis errors never lose a message: the batch is
+retried with backoff until Redis answers, which pauses consumption meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Container, Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ioc_monitor.events import Rejection
+from ioc_monitor.redis_keys import PartitionKeys, global_key
+from ioc_monitor.redis_writer import commit, prepare
+
+__all__ = ["BatchProcessor", "DeadLetterSink", "Record"]
+
+log = logging.getLogger(__name__)
+
+#: ``(key, value, rejection, partition, offset)`` → awaitable delivery.
+DeadLetterSink = Callable[[bytes | None, bytes, Rejection, int, int], Awaitable[None]]
+#: Returns the high-water mark (next offset to be written) of a partition, if known.
+HighWater = Callable[[int], int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One consumed Kafka record."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+class BatchProcessor:
+    """Applies consumed batches to Redis.
+
+    Args:
+        redis: Async Redis client.
+        prefix: Key prefix (``IOC_REDIS_PREFIX``).
+        units: Ids of the unit registry.
+        dead_letter: Sends a rejected message to the dead-letter topic and waits for
+            the broker's acknowledgement (at-least-once: before the state commit).
+        highwater: Partition high-water mark, for the consumer-lag figure.
+        retry_cap: Longest pause between retries while Redis fails, in seconds.
+            Default 5.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        units: Container[str],
+        dead_letter: DeadLetterSink,
+        highwater: HighWater,
+        retry_cap: float = 5.0,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._units = units
+        self._dead_letter = dead_letter
+        self._highwater = highwater
+        self._retry_cap = retry_cap
+        self._registered: set[int] = set()
+        self.applied = 0
+        self.skipped = 0
+
+    async def stored_offset(self, partition: int) -> int | None:
+        """Return the last offset applied for a partition, if any."""
+        raw = await self._redis.get(PartitionKeys(self._prefix, partition).offset)
+        return int(raw) if raw is not None else None
+
+    async def process(self, records: Sequence[Record]) -> None:
+        """Apply a batch (any mix of partitions, each in offset order)."""
+        groups: dict[int, list[Record]] = {}
+        for rec in records:
+            groups.setdefault(rec.partition, []).append(rec)
+        for partition, recs in groups.items():
+            delay = 0.1
+            while True:
+                try:
+                    await self._apply(partition, recs)
+                    break
+                except RedisError as exc:
+                    log.warning(
+                        "Redis unavailable (%s); retrying partition %d in %.1fs",
+                        type(exc).__name__,
+                        partition,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._retry_cap)
+
+    async def _apply(self, partition: int, recs: list[Record]) -> None:
+        keys = PartitionKeys(self._prefix, partition)
+        if partition not in self._registered:
+            await self._redis.sadd(global_key(self._prefix, "parts"), partition)
+            self._registered.add(partition)
+        by_offset = {r.offset: r for r in recs}
+        messages = [(r.offset, r.value) for r in recs]
+        while True:
+            prep = await prepare(self._redis, keys, messages, self._units)
+            if prep is None:
+                self.skipped += len(recs)
+                return
+            for offset, value, rejection in prep.dead_letters:
+                await self._dead_letter(by_offset[offset].key, value, rejection, partition, offset)
+            hw = self._highwater(partition)
+            extra = {"wall": repr(time.time())}
+            if hw is not None:
+                extra["lag"] = str(max(hw - prep.last_offset - 1, 0))
+            if await commit(self._redis, prep, extra):
+                self.applied += len(recs) - prep.skipped
+                self.skipped += prep.skipped
+                return
+            log.info("partition %d moved on under us; preparing again", partition)
