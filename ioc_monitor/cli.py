@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "services.cli_stack",
     "streams.cli_worker",
     "services.cli_exporter",
+    "services.demo",
 )
 
 

@@ -1,0 +1,60 @@
+"""Fixtures of the integration suite: the real local stack (Kafka, Redis, Prometheus, AM).
+
+The ``stack`` fixture brings the stack up once per session (reusing running services) and
+fails the tests, never skips them, when it cannot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from ioc_monitor.config import StackSettings, load
+from ioc_monitor.errors import StackError
+from services.stack import ServiceStatus, ensure_up
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def stack_settings() -> StackSettings:
+    """``IOC_STACK_*`` settings; a relative stack dir is anchored at the repository root."""
+    settings = load(StackSettings)
+    if not settings.dir.is_absolute():
+        settings = settings.model_copy(update={"dir": REPO_ROOT / settings.dir})
+    return settings
+
+
+@pytest.fixture(scope="session")
+def stack(stack_settings: StackSettings) -> list[ServiceStatus]:
+    """The running local stack (started if needed); fails the session if it cannot start."""
+    try:
+        return ensure_up(stack_settings)
+    except StackError as exc:
+        pytest.fail(f"local stack is not available: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(stack: list[ServiceStatus], stack_settings: StackSettings) -> str:
+    """``127.0.0.1:<port>`` of the local Kafka broker."""
+    return f"127.0.0.1:{stack_settings.kafka_port}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(stack: list[ServiceStatus], stack_settings: StackSettings) -> str:
+    """``redis://`` URL of db 0 of the local Redis."""
+    return f"redis://127.0.0.1:{stack_settings.redis_port}/0"
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A ``decode_responses`` client of the local Redis; db 0 is flushed after the test."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5.0)
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()
