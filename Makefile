@@ -46,9 +46,9 @@ typecheck: venv
 test: venv lint typecheck stack-up
 	$(BIN)/pytest -q tests
 
-## demo: for now, the stack up and its status (replaced later)
-demo: venv stack-up
-	$(BIN)/ioc stack status
+## demo: the live monitor: stack, worker, exporter, simulated feed, live board (Ctrl-C stops)
+demo: venv
+	$(BIN)/ioc demo
 
 ## bench: throughput benchmark (services/bench.py), once it exists
 bench: venv
