@@ -19,6 +19,9 @@ _COMMAND_MODULES = (
     "streams.cli_worker",
     "services.cli_exporter",
     "services.demo",
+    "services.cli_rules",
+    "services.cli_simulate",
+    "services.cli_replay",
 )
 
 

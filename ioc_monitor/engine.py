@@ -15,6 +15,7 @@ from typing import Protocol
 
 from ioc_monitor.events import Event, Rejection, parse_event
 from ioc_monitor.rules import DossierState, Item, apply_event
+from ioc_monitor.windows import recent_from
 
 __all__ = ["Delta", "Lookup", "fold", "keys_to_load", "parse_batch"]
 
@@ -39,12 +40,13 @@ class Delta:
         rejected: Rejected messages per reason.
         rejections: ``(position in batch, rejection)`` for the dead-letter topic.
         items: Counted occurrences (receipts, refusals, completions).
-        recent: ``(item, dossier_id)`` of items at or after the watermark's minute.
+        recent: ``(item, dossier_id)`` of items kept individually (see
+            :func:`ioc_monitor.windows.recent_from`).
         dossiers: New state of every dossier touched.
-        completed: ``dossier_id -> occurred_at`` of completing events (for pruning).
+        completed: ``dossier_id -> watermark`` when the dossier completed (for pruning).
         open: ``dossier_id -> (unit, due or None)``: in progress with that due time
             (``inf`` when unknown), or ``None`` to remove from the open index.
-        events: ``event_id -> occurred_at`` of accepted events (de-duplication).
+        events: ``event_id -> watermark`` when the event was accepted (de-duplication).
         units: Units named by accepted events.
         watermark: Largest ``occurred_at`` after the batch, if any.
     """
@@ -106,10 +108,10 @@ def fold(
             delta.duplicate += 1
             continue
         delta.processed += 1
-        events[ev.event_id] = ev.occurred_at
         delta.units.add(ev.unit_id)
         if delta.watermark is None or ev.occurred_at > delta.watermark:
             delta.watermark = ev.occurred_at
+        events[ev.event_id] = delta.watermark
         state = dossiers.get(ev.dossier_id)
         if state is None:
             state = lookup.dossier(ev.dossier_id)
@@ -118,13 +120,13 @@ def fold(
         state, items = apply_event(state, ev)
         dossiers[ev.dossier_id] = state
         if items:
-            recent_from = (delta.watermark // 60) * 60
+            keep_from = recent_from(delta.watermark)
             for item in items:
                 delta.items.append(item)
-                if item.t >= recent_from:
+                if item.t >= keep_from:
                     delta.recent.append((item, ev.dossier_id))
         if state.completed:
-            delta.completed[ev.dossier_id] = ev.occurred_at
+            delta.completed[ev.dossier_id] = delta.watermark
             delta.open[ev.dossier_id] = (state.unit, None)
         elif state.received:
             due = state.due_at if state.due_at is not None else float("inf")

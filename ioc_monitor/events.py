@@ -115,9 +115,23 @@ class _Invalid(Exception):
         self.detail = detail
 
 
+_INT64: Final = 2**63
+
+
 def _get(obj: dict[str, Any], field: str) -> Any:
     """Return a field, treating ``null`` as absent."""
     return obj.get(field)
+
+
+def _as_int(value: Any) -> Any:
+    """Undo the JSON decoder's float for integer literals beyond 64 bits.
+
+    orjson decodes an integer literal that does not fit in 64 bits as a float; such
+    a value is still a JSON integer, so it is turned back into an ``int``.
+    """
+    if isinstance(value, float) and abs(value) >= _INT64 and value.is_integer():
+        return int(value)
+    return value
 
 
 def _string(obj: dict[str, Any], field: str, lo: int, hi: int, required: bool) -> str | None:
@@ -141,7 +155,7 @@ def _time(obj: dict[str, Any], field: str, required: bool) -> float | None:
         return None
     if not isinstance(value, str):
         raise _Invalid("schema", f"field '{field}' must be an RFC 3339 string")
-    t = parse_timestamp(value) if len(value) <= 40 else None
+    t = parse_timestamp(value) if len(value) <= 64 else None
     if t is None:
         raise _Invalid(
             "schema",
@@ -178,7 +192,7 @@ def _supplements(obj: dict[str, Any]) -> int:
 
 def _status_field(obj: dict[str, Any]) -> tuple[int | None, str]:
     """Check the type of ``status``; return (code or None when unknown, description)."""
-    value = _get(obj, "status")
+    value = _as_int(_get(obj, "status"))
     if value is None:
         raise _Invalid("schema", "missing required field 'status'")
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -212,7 +226,7 @@ def _validate(obj: dict[str, Any], units: Container[str]) -> Event:
     apology = _bool(obj, "apology")
     _bool(obj, "paid_online")
     _bool(obj, "digitized")
-    visits = _get(obj, "visits")
+    visits = _as_int(_get(obj, "visits"))
     if visits is not None and (isinstance(visits, bool) or not isinstance(visits, int)):
         raise _Invalid("schema", "field 'visits' must be an integer")
     if visits is not None and visits < 0:

@@ -19,11 +19,14 @@ from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
 from ioc_monitor.timeutil import day_index, hour_index, minute_index
 from ioc_monitor.windows import cutoffs
 
-__all__ = ["DEDUP_HORIZON_S", "MemoryStore"]
+__all__ = ["DEDUP_HORIZON_S", "DOSSIER_HORIZON_S", "MemoryStore"]
 
-#: Accepted event ids, and the state of completed dossiers, are kept this long in
-#: event time (seconds): 35 days.
+#: Accepted event ids are kept until the watermark is this far (seconds) past the
+#: watermark at which they were accepted: 35 days.
 DEDUP_HORIZON_S: Final = 35 * 86400
+#: Completed dossiers are remembered until the watermark is this far (seconds) past
+#: their completion: 400 days, so late events of a completed dossier change nothing.
+DOSSIER_HORIZON_S: Final = 400 * 86400
 
 _Buckets = defaultdict[int, Counter[str]]
 
@@ -93,7 +96,7 @@ class MemoryStore:
             return
         hour = hour_index(self.watermark)
         horizon = self.watermark - DEDUP_HORIZON_S
-        while self._completed and self._completed[0][0] < horizon:
+        while self._completed and self._completed[0][0] < self.watermark - DOSSIER_HORIZON_S:
             _, dossier_id = heapq.heappop(self._completed)
             state = self._dossiers.get(dossier_id)
             if state is not None and state.completed:
@@ -101,13 +104,13 @@ class MemoryStore:
         while self._event_heap and self._event_heap[0][0] < horizon:
             _, event_id = heapq.heappop(self._event_heap)
             self._events.pop(event_id, None)
+        if self._pruned_at == hour:
+            return
+        self._pruned_at = hour
         cut = cutoffs(self.watermark)
         for recent in self._recent.values():
             for key in [k for k, (_, t) in recent.items() if t < cut.recent]:
                 del recent[key]
-        if self._pruned_at == hour:
-            return
-        self._pruned_at = hour
         for buckets, limit in (
             (self._minute, cut.minute),
             (self._hour, cut.hour),

@@ -11,8 +11,8 @@ key                    type    content
 ``T:stats``            hash    processed, duplicate, ``rej:<reason>``, ``wm`` (watermark),
                                ``lag`` (messages), ``wall`` (last batch, seconds)
 ``T:dos``              hash    dossier_id -> encoded :class:`~ioc_monitor.rules.DossierState`
-``T:done``             zset    completed dossier_id, score = completion occurred_at
-``T:eid``              zset    accepted event_id, score = occurred_at (de-duplication)
+``T:done``             zset    completed dossier_id, score = watermark at completion
+``T:eid``              zset    accepted event_id, score = watermark at acceptance
 ``T:units``            set     units named by accepted events
 ``T:tot:<unit>``       hash    series -> all-time count
 ``T:m:<unit>``         hash    ``<minute>|<series>`` -> count (``h``: hours, ``d``: local days)

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from ioc_monitor.engine import Delta, fold, keys_to_load, parse_batch
 from ioc_monitor.events import Rejection
-from ioc_monitor.memstore import DEDUP_HORIZON_S
+from ioc_monitor.memstore import DEDUP_HORIZON_S, DOSSIER_HORIZON_S
 from ioc_monitor.redis_keys import PartitionKeys
 from ioc_monitor.rules import SERIES, DossierState
 from ioc_monitor.timeutil import day_index, hour_index, minute_index
@@ -39,14 +39,14 @@ while i <= n do
   local argc = tonumber(ARGV[i + 2])
   if op == 'PRUNE' then
     local tag = key
-    local mcut, hcut, dcut, rcut, horizon =
-      ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+    local mcut, hcut, dcut, rcut, ecut, dos_cut =
+      ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
     local series = {}
-    for j = i + 8, i + 2 + argc do series[#series + 1] = ARGV[j] end
-    local ids = redis.call('ZRANGEBYSCORE', tag .. ':done', '-inf', '(' .. horizon)
+    for j = i + 9, i + 2 + argc do series[#series + 1] = ARGV[j] end
+    local ids = redis.call('ZRANGEBYSCORE', tag .. ':done', '-inf', '(' .. dos_cut)
     for _, id in ipairs(ids) do redis.call('HDEL', tag .. ':dos', id) end
-    redis.call('ZREMRANGEBYSCORE', tag .. ':done', '-inf', '(' .. horizon)
-    redis.call('ZREMRANGEBYSCORE', tag .. ':eid', '-inf', '(' .. horizon)
+    redis.call('ZREMRANGEBYSCORE', tag .. ':done', '-inf', '(' .. dos_cut)
+    redis.call('ZREMRANGEBYSCORE', tag .. ':eid', '-inf', '(' .. ecut)
     local units = redis.call('SMEMBERS', tag .. ':units')
     local cuts = {m = mcut, h = hcut, d = dcut}
     for _, unit in ipairs(units) do
@@ -228,6 +228,7 @@ def _ops(prep: Prepared) -> list[Any]:
             repr(cut.day),
             repr(cut.recent),
             repr(wm - DEDUP_HORIZON_S),
+            repr(wm - DOSSIER_HORIZON_S),
             *SERIES,
         )
     return ops

@@ -9,9 +9,9 @@ Counts are kept in three bucket granularities per unit and series:
 
 Calendar windows hold t ≤ T exactly: items in the clock's own minute that lie after
 T are known individually ("recent" items, kept at full precision while their time is
-at or after the watermark's minute) and subtracted. The clock T is assumed not to be
-earlier than the watermark (true for the ``event`` clock, and for the ``wall`` clock
-whenever event times are not in the future).
+no more than :data:`RECENT_MARGIN_S` before the watermark's minute) and subtracted.
+This is exact for the ``event`` clock and for a ``wall`` clock up to one hour behind
+the watermark (event times up to an hour in the future, e.g. producer clock skew).
 """
 
 from __future__ import annotations
@@ -23,14 +23,19 @@ from typing import Final, NamedTuple
 from ioc_monitor.timeutil import day_index, day_of, hour_index, minute_index
 
 __all__ = [
+    "RECENT_MARGIN_S",
     "WINDOWS",
     "Cutoffs",
     "compute_windows",
     "cutoffs",
+    "recent_from",
 ]
 
 #: Window label values, in exposition order.
 WINDOWS: Final = ("1h", "24h", "7d", "30d", "today", "month", "quarter", "year")
+
+#: Recent items are kept from this many seconds before the watermark's minute (1 h).
+RECENT_MARGIN_S: Final = 3600
 
 _MINUTES_1H: Final = 60
 _MINUTES_24H: Final = 1440
@@ -64,15 +69,20 @@ def cutoffs(watermark: float) -> Cutoffs:
 
     Returns:
         Minute buckets are kept for 25 h, hour buckets for 31 days, day buckets
-        for 400 days and recent items from the watermark's minute on.
+        for 400 days and recent items from an hour before the watermark's minute.
     """
     m = minute_index(watermark)
     return Cutoffs(
-        minute=m - _MINUTES_24H - 60,
+        minute=m - _MINUTES_24H - 120,
         hour=hour_index(watermark) - _HOURS_30D - 24,
         day=day_index(watermark) - 400,
-        recent=float(m * 60),
+        recent=recent_from(watermark),
     )
+
+
+def recent_from(watermark: float) -> float:
+    """Earliest time (seconds) of an item kept individually, for a watermark."""
+    return float(minute_index(watermark) * 60 - RECENT_MARGIN_S)
 
 
 def _add(target: dict[str, int], counts: Mapping[str, int]) -> None:

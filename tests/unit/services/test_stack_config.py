@@ -167,11 +167,3 @@ def test_prometheus_config_must_be_a_mapping(tmp_path: Path) -> None:
     bad.write_text("- just a list\n")
     with pytest.raises(StackError, match="not a YAML mapping"):
         render_prometheus_config(bad, {})
-
-
-def test_alertmanager_config_routes_to_default_webhook() -> None:
-    doc = yaml.safe_load((deploy_dir() / "alertmanager" / "alertmanager.yml").read_text())
-    assert doc["route"]["receiver"] == "default"
-    receiver = doc["receivers"][0]
-    assert receiver["name"] == "default"
-    assert receiver["webhook_configs"][0]["url"] == "http://127.0.0.1:19999/alerts"

@@ -1,0 +1,264 @@
+"""KPIS.md windows: every boundary, worked out by hand in local time (UTC+7)."""
+
+from __future__ import annotations
+
+import pytest
+from ioc_testkit import WINDOWS, event, run, snap_at, ts, window_count
+
+from ioc_monitor.windows import compute_windows
+
+ALL = frozenset(WINDOWS)
+CAL = frozenset({"today", "month", "quarter", "year"})
+
+
+def W(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+T1 = "2026-03-10T12:00:30+07:00"
+T2 = "2026-04-01T00:00:30+07:00"
+T3 = "2026-01-01T06:00:00+07:00"  # 2025-12-31T23:00Z: UTC is still in 2025
+T4 = "2026-07-01T06:00:00+07:00"  # 2026-06-30T23:00Z
+T5 = "2026-05-15T10:00:00+07:00"
+T6 = "2026-03-31T10:00:00+07:00"
+T7 = "2026-12-31T23:59:59+07:00"
+T8 = "2027-01-01T05:00:00+07:00"  # 2026-12-31T22:00Z
+
+BOUNDARIES = [
+    # T1: floor(T,1min) = 12:00, floor(T,1h) = 12:00 on 10 March
+    (T1, T1, ALL),
+    (T1, "2026-03-10T12:00:00+07:00", ALL),
+    (T1, "2026-03-10T11:00:59+07:00", ALL - W("1h")),  # floor 11:00 = floor(T) - 60 min
+    (T1, "2026-03-10T11:01:00+07:00", ALL),
+    (T1, "2026-03-09T12:00:59+07:00", W("7d", "30d", "month", "quarter", "year")),
+    (T1, "2026-03-09T12:01:00+07:00", W("24h", "7d", "30d", "month", "quarter", "year")),
+    (T1, "2026-03-03T12:59:59+07:00", W("30d", "month", "quarter", "year")),  # hour 12:00 = -168 h
+    (T1, "2026-03-03T13:00:00+07:00", W("7d", "30d", "month", "quarter", "year")),
+    (T1, "2026-02-08T12:59:59+07:00", W("quarter", "year")),  # hour 12:00 = -720 h
+    (T1, "2026-02-08T13:00:00+07:00", W("30d", "quarter", "year")),
+    # local month and quarter turn over at local midnight
+    (T2, "2026-03-31T23:59:00+07:00", W("1h", "24h", "7d", "30d", "year")),
+    (T2, "2026-03-31T23:00:59+07:00", W("24h", "7d", "30d", "year")),
+    (T2, "2026-04-01T00:00:00+07:00", ALL),
+    # local year 2026 starts at 2025-12-31T17:00Z
+    (T3, "2026-01-01T03:00:00+07:00", ALL - W("1h")),
+    (T3, "2026-01-01T00:00:00+07:00", ALL - W("1h")),
+    (T3, "2025-12-31T23:59:59+07:00", W("24h", "7d", "30d")),
+    (T3, "2025-12-31T20:00:00+07:00", W("24h", "7d", "30d")),  # same UTC day as T
+    (T8, "2026-12-31T23:00:00+07:00", W("24h", "7d", "30d")),  # same UTC year as T
+    (T8, "2027-01-01T00:00:00+07:00", ALL - W("1h")),
+    # quarter boundary 30 June / 1 July, local
+    (T4, "2026-06-30T23:00:00+07:00", W("24h", "7d", "30d", "year")),
+    (T4, "2026-06-30T23:59:59+07:00", W("24h", "7d", "30d", "year")),
+    (T4, "2026-07-01T00:00:00+07:00", ALL - W("1h")),
+    (T4, "2026-07-01T01:00:00+07:00", ALL - W("1h")),
+    (T4, "2026-07-01T05:00:59+07:00", ALL - W("1h")),
+    (T4, "2026-07-01T05:01:00+07:00", ALL),
+    # quarter and month starts mid-quarter
+    (T5, "2026-04-01T00:00:00+07:00", W("quarter", "year")),
+    (T5, "2026-03-31T23:59:59+07:00", W("year")),
+    (T5, "2026-05-01T00:00:00+07:00", W("30d", "month", "quarter", "year")),
+    (T5, "2026-04-30T23:59:59+07:00", W("30d", "quarter", "year")),
+    (T5, "2026-04-15T10:59:59+07:00", W("quarter", "year")),  # hour 10:00 = -720 h
+    (T5, "2026-04-15T11:00:00+07:00", W("30d", "quarter", "year")),
+    (T6, "2026-03-01T10:59:59+07:00", W("month", "quarter", "year")),
+    (T6, "2026-03-01T11:00:00+07:00", W("30d", "month", "quarter", "year")),
+    (T6, "2026-02-28T23:59:59+07:00", W("quarter", "year")),
+    (T6, "2026-01-01T00:00:00+07:00", W("quarter", "year")),
+    (T6, "2025-12-31T23:59:59+07:00", W()),
+    # the last second of a local year
+    (T7, T7, ALL),
+    (T7, "2026-12-31T00:00:00+07:00", ALL - W("1h")),
+    (T7, "2026-12-30T23:59:59+07:00", W("7d", "30d", "month", "quarter", "year")),  # -1440 min
+    (T7, "2026-12-30T23:58:59+07:00", W("7d", "30d", "month", "quarter", "year")),
+    (T7, "2026-01-01T00:00:00+07:00", W("year")),
+    (T7, "2025-12-31T23:59:59+07:00", W()),
+]
+
+
+@pytest.mark.parametrize(("clock", "t", "expected"), BOUNDARIES)
+def test_refusal_window_membership(clock: str, t: str, expected: frozenset[str]) -> None:
+    snap = snap_at([event(3, occurred_at=t)], clock)
+    fig = snap.units["u-a"]
+    got = {w for w in WINDOWS if window_count(fig, w, "refused") == 1}
+    assert got == expected
+    assert all(window_count(fig, w, "refused") in (0, 1) for w in WINDOWS)
+    assert fig.totals["refused"] == 1
+
+
+def test_window_counts_over_one_stream() -> None:
+    # the ten T1 cases above, one refused dossier each, counted together
+    times = [t for clock, t, _ in BOUNDARIES if clock == T1]
+    assert len(times) == 10
+    stream = [event(3, dossier_id=f"d-{i}", occurred_at=t) for i, t in enumerate(times)]
+    fig = snap_at(stream, T1).units["u-a"]
+    expected = {
+        "1h": 3,
+        "24h": 5,
+        "7d": 7,
+        "30d": 9,
+        "today": 4,
+        "month": 8,
+        "quarter": 10,
+        "year": 10,
+    }
+    assert {w: window_count(fig, w, "refused") for w in WINDOWS} == expected
+
+
+# --- items after the clock ---------------------------------------------------------------
+
+OCC = "2026-03-10T12:00:10+07:00"
+
+
+@pytest.mark.parametrize(
+    ("received", "clock", "expected"),
+    [
+        # in T's own minute but after T: the 1h/24h rule takes the whole minute bucket,
+        # the calendar windows need t <= T
+        ("2026-03-10T12:00:40+07:00", None, W("1h", "24h", "7d", "30d")),
+        ("2026-03-10T12:00:40+07:00", "2026-03-10T12:00:39+07:00", W("1h", "24h", "7d", "30d")),
+        ("2026-03-10T12:00:40+07:00", "2026-03-10T12:00:40+07:00", ALL),
+        ("2026-03-10T12:00:40+07:00", "2026-03-10T12:00:59.999+07:00", ALL),
+        ("2026-03-10T12:00:05+07:00", None, ALL),
+        # in T's hour but a later minute: only the hour-floor windows hold it
+        ("2026-03-10T12:59:00+07:00", None, W("7d", "30d")),
+        ("2026-03-10T12:01:00+07:00", "2026-03-10T12:00:59+07:00", W("7d", "30d")),
+        # a later hour or day: nothing
+        ("2026-03-10T13:00:00+07:00", None, W()),
+        ("2026-03-11T09:00:00+07:00", None, W()),
+        ("2026-03-11T09:00:00+07:00", "2026-03-11T09:00:00+07:00", ALL),
+    ],
+)
+def test_receipt_after_the_clock(
+    received: str, clock: str | None, expected: frozenset[str]
+) -> None:
+    store = run(
+        [event(2, occurred_at=OCC, received_at=received, due_at="2026-03-20T17:00:00+07:00")]
+    )
+    assert store.watermark == ts(OCC)
+    snap = store.snapshot(store.watermark if clock is None else ts(clock))
+    fig = snap.units["u-a"]
+    got = {w for w in WINDOWS if window_count(fig, w, "received:in_person") == 1}
+    assert got == expected
+    assert fig.totals["received:in_person"] == 1
+
+
+def test_completion_after_the_event_clock_in_the_same_minute() -> None:
+    # completed 12:00:50 by an event that occurred 12:00:20; the watermark is 12:00:20
+    stream = [
+        event(2, occurred_at="2026-03-10T11:00:00+07:00"),
+        event(
+            10,
+            occurred_at="2026-03-10T12:00:20+07:00",
+            ended_at="2026-03-10T12:00:50+07:00",
+        ),
+    ]
+    store = run(stream)
+    fig = store.snapshot(store.watermark).units["u-a"]
+    counts = {w: window_count(fig, w, "completed:early") for w in WINDOWS}
+    assert counts == {
+        "1h": 1,
+        "24h": 1,
+        "7d": 1,
+        "30d": 1,
+        "today": 0,
+        "month": 0,
+        "quarter": 0,
+        "year": 0,
+    }
+
+
+def test_wall_clock_behind_the_watermark_still_needs_t_le_t() -> None:
+    # KPIS.md: wall = "the current time"; nothing forbids event times ahead of it
+    # (producer clock skew). Both refusals are after T = 12:00:30, so no calendar
+    # window holds them; 12:00:45 is in T's minute (1h, 24h) and both are in T's hour.
+    stream = [
+        event(3, dossier_id="d-1", occurred_at="2026-03-10T12:05:00+07:00"),
+        event(3, dossier_id="d-2", occurred_at="2026-03-10T12:00:45+07:00"),
+    ]
+    fig = snap_at(stream, "2026-03-10T12:00:30+07:00").units["u-a"]
+    assert {w: window_count(fig, w, "refused") for w in WINDOWS} == {
+        "1h": 1,
+        "24h": 1,
+        "7d": 2,
+        "30d": 2,
+        "today": 0,
+        "month": 0,
+        "quarter": 0,
+        "year": 0,
+    }
+
+
+def test_zero_counts_are_left_out_of_windows() -> None:
+    fig = snap_at([event(3, occurred_at="2026-03-10T08:00:00+07:00")], T1).units["u-a"]
+    assert dict(fig.windows.get("1h", {})) == {}
+    assert dict(fig.windows["today"]) == {"refused": 1}
+
+
+# --- compute_windows directly, on hand-made buckets --------------------------------------
+
+
+def _minute(text: str) -> int:
+    return int(ts(text) // 60)
+
+
+def _hour(text: str) -> int:
+    return int(ts(text) // 3600)
+
+
+def _day(local_date: str) -> int:
+    # days since 1970-01-01 of a local calendar date (local midnight + 7 h = that UTC day)
+    return int(ts(f"{local_date}T00:00:00+00:00") // 86400)
+
+
+def test_compute_windows_minute_buckets_and_recent_items() -> None:
+    clock = ts(T1)
+    minute = {
+        _minute("2026-03-10T11:00:00+07:00"): {"refused": 1},  # out of 1h
+        _minute("2026-03-10T11:01:00+07:00"): {"refused": 2},
+        _minute("2026-03-10T12:00:00+07:00"): {"received:postal": 3},
+        _minute("2026-03-10T12:01:00+07:00"): {"refused": 50},  # after T's minute
+        _minute("2026-03-09T23:59:00+07:00"): {"completed:late": 4},  # other local day
+    }
+    recent = [
+        ("received:postal", ts("2026-03-10T12:00:10+07:00")),
+        ("received:postal", ts("2026-03-10T12:00:31+07:00")),  # after T
+        ("received:postal", ts("2026-03-10T12:00:59+07:00")),  # after T
+        ("refused", ts("2026-03-10T12:01:10+07:00")),  # later minute: ignored
+    ]
+    out = compute_windows(minute, {}, {}, recent, clock)
+    assert out["1h"] == {"refused": 2, "received:postal": 3}
+    assert out["24h"] == {"refused": 3, "received:postal": 3, "completed:late": 4}
+    assert out["today"] == {"refused": 3, "received:postal": 1}
+    # month, quarter and year come from day buckets before today, plus today
+    for w in ("month", "quarter", "year"):
+        assert out[w] == {"refused": 3, "received:postal": 1}
+    assert out["7d"] == {} and out["30d"] == {}
+
+
+def test_compute_windows_hour_and_day_buckets() -> None:
+    clock = ts(T1)
+    hour = {
+        _hour("2026-03-10T12:00:00+07:00"): {"refused": 1},
+        _hour("2026-03-03T13:00:00+07:00"): {"refused": 10},
+        _hour("2026-03-03T12:00:00+07:00"): {"refused": 100},  # out of 7d
+        _hour("2026-02-08T13:00:00+07:00"): {"refused": 1000},
+        _hour("2026-02-08T12:00:00+07:00"): {"refused": 10000},  # out of 30d
+        _hour("2026-03-10T13:00:00+07:00"): {"refused": 100000},  # after T's hour
+    }
+    day = {
+        _day("2026-03-10"): {"refused": 7},  # today: taken from minute buckets instead
+        _day("2026-03-09"): {"refused": 1},
+        _day("2026-03-01"): {"refused": 10},
+        _day("2026-02-28"): {"refused": 100},
+        _day("2026-01-01"): {"refused": 1000},
+        _day("2025-12-31"): {"refused": 10000},
+        _day("2026-03-11"): {"refused": 100000},  # after today
+    }
+    out = compute_windows({}, hour, day, [], clock)
+    assert out["7d"] == {"refused": 11}
+    assert out["30d"] == {"refused": 1111}
+    assert out["month"] == {"refused": 11}
+    assert out["quarter"] == {"refused": 1111}
+    assert out["year"] == {"refused": 1111}
+    assert out["today"] == {} and out["1h"] == {} and out["24h"] == {}
