@@ -1,7 +1,8 @@
 """Read a :class:`Snapshot` from Redis at a clock (the exporter's scrape path).
 
-Three pipelined round trips whatever the number of units: partitions and pipeline
-counters; then each partition's units; then every unit's counts. Partitions are
+Three round trips whatever the number of units: the partitions; each partition's
+watermark and units; then, in one MULTI/EXEC so that a worker's commit cannot land
+between two reads, the pipeline counters and every unit's counts. Partitions are
 merged by adding their counts (each dossier lives in exactly one partition).
 """
 
@@ -31,6 +32,32 @@ def _merge_buckets(target: _Buckets, raw: dict[bytes, bytes]) -> None:
         counts[series] = counts.get(series, 0) + int(value)
 
 
+def _pipeline_counters(
+    keys: list[PartitionKeys], stats_rows: list[dict[bytes, bytes]]
+) -> tuple[int, int, dict[str, int], float | None, float | None, dict[int, int]]:
+    """Add up the partitions' stats hashes."""
+    processed = duplicate = 0
+    rejected = dict.fromkeys(REASONS, 0)
+    watermark: float | None = None
+    last_processed: float | None = None
+    lag: dict[int, int] = {}
+    for k, row in zip(keys, stats_rows, strict=True):
+        stats = {f.decode(): v for f, v in row.items()}
+        processed += int(stats.get("processed", 0))
+        duplicate += int(stats.get("duplicate", 0))
+        for r in REASONS:
+            rejected[r] += int(stats.get(f"rej:{r}", 0))
+        if "lag" in stats:
+            lag[k.partition] = int(stats["lag"])
+        if "wall" in stats:
+            wall = float(stats["wall"])
+            last_processed = wall if last_processed is None else max(last_processed, wall)
+        if "wm" in stats:
+            wm = float(stats["wm"])
+            watermark = wm if watermark is None else max(watermark, wm)
+    return processed, duplicate, rejected, watermark, last_processed, lag
+
+
 def read_snapshot(
     client: Redis,
     prefix: str,
@@ -57,29 +84,15 @@ def read_snapshot(
     parts = sorted(int(p) for p in parts_raw)
     keys = [PartitionKeys(prefix, p) for p in parts]
     for k in keys:
-        pipe.hgetall(k.stats)
+        pipe.hget(k.stats, "wm")
         pipe.smembers(k.units)
     res = pipe.execute()
-    processed = duplicate = 0
-    rejected = dict.fromkeys(REASONS, 0)
     watermark: float | None = None
-    last_processed: float | None = None
-    lag: dict[int, int] = {}
     unit_parts: dict[str, list[PartitionKeys]] = defaultdict(list)
     for i, k in enumerate(keys):
-        stats = {f.decode(): v for f, v in res[2 * i].items()}
-        processed += int(stats.get("processed", 0))
-        duplicate += int(stats.get("duplicate", 0))
-        for r in REASONS:
-            rejected[r] += int(stats.get(f"rej:{r}", 0))
-        if "lag" in stats:
-            lag[k.partition] = int(stats["lag"])
-        if "wall" in stats:
-            wall = float(stats["wall"])
-            last_processed = wall if last_processed is None else max(last_processed, wall)
-        if "wm" in stats:
-            wm = float(stats["wm"])
-            watermark = wm if watermark is None else max(watermark, wm)
+        wm_raw = res[2 * i]
+        if wm_raw is not None:
+            watermark = float(wm_raw) if watermark is None else max(watermark, float(wm_raw))
         for unit in res[2 * i + 1]:
             unit_parts[unit.decode()].append(k)
     t: float | None
@@ -89,22 +102,31 @@ def read_snapshot(
         t = time.time() if now is None else now
     order = sorted(unit_parts)
     per_unit = 7
+    # One MULTI/EXEC: the counts of every unit, and the pipeline counters, from the
+    # same instant (a worker's commit cannot land between two of these reads).
+    tx = client.pipeline(transaction=True)
+    for k in keys:
+        tx.hgetall(k.stats)
     for unit in order:
         for k in unit_parts[unit]:
-            pipe.hgetall(k.totals(unit))
-            pipe.hgetall(k.buckets(unit, "m"))
-            pipe.hgetall(k.buckets(unit, "h"))
-            pipe.hgetall(k.buckets(unit, "d"))
+            tx.hgetall(k.totals(unit))
+            tx.hgetall(k.buckets(unit, "m"))
+            tx.hgetall(k.buckets(unit, "h"))
+            tx.hgetall(k.buckets(unit, "d"))
             if t is None:
-                pipe.zrange(k.recent(unit), 0, 0, withscores=True)
-                pipe.zcard(k.open(unit))
-                pipe.zcard(k.open(unit))
+                tx.zrange(k.recent(unit), 0, 0, withscores=True)
+                tx.zcard(k.open(unit))
+                tx.zcard(k.open(unit))
             else:
                 m_end = (minute_index(t) + 1) * 60
-                pipe.zrange(k.recent(unit), f"({t!r}", f"({m_end}", byscore=True, withscores=True)
-                pipe.zcard(k.open(unit))
-                pipe.zcount(k.open(unit), "-inf", f"({t!r}")
-    res = pipe.execute() if order else []
+                tx.zrange(k.recent(unit), f"({t!r}", f"({m_end}", byscore=True, withscores=True)
+                tx.zcard(k.open(unit))
+                tx.zcount(k.open(unit), "-inf", f"({t!r}")
+    res = tx.execute()
+    processed, duplicate, rejected, watermark, last_processed, lag = _pipeline_counters(
+        keys, res[: len(keys)]
+    )
+    res = res[len(keys) :]
     units: dict[str, UnitFigures] = {}
     pos = 0
     for unit in order:

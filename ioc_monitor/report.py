@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
 from ioc_monitor.events import CHANNELS
 from ioc_monitor.registry import LEVELS, UnitRegistry
 from ioc_monitor.rules import TIMELINESS
 from ioc_monitor.snapshot import Snapshot, UnitFigures
 
-__all__ = ["board", "to_json"]
+__all__ = ["board", "board_renderable", "to_json"]
 
 
 def _ratios(counts: dict[str, int]) -> tuple[float | None, float | None]:
@@ -71,15 +72,22 @@ def _sum_figs(figs: list[UnitFigures], window: str) -> dict[str, int]:
 
 
 def board(snap: Snapshot, units: UnitRegistry, console: Console, window: str = "30d") -> None:
-    """Print a board: province and level roll-ups, then the worst units by on-time ratio.
+    """Print :func:`board_renderable` to a console."""
+    console.print(board_renderable(snap, units, window))
+
+
+def board_renderable(snap: Snapshot, units: UnitRegistry, window: str = "30d") -> Group:
+    """A board: province and level roll-ups, then the worst units by on-time ratio.
 
     Roll-ups add the window counts and divide (never an average of ratios).
 
     Args:
         snap: Figures at one clock.
         units: The unit registry.
-        console: Where to print.
         window: Window of the ratio columns. Default ``30d``.
+
+    Returns:
+        The table and a line of pipeline counters.
     """
     table = Table(title=f"ioc-monitor: window {window}")
     for col in ("scope", "received", "online", "completed", "on time", "in progress", "overdue"):
@@ -117,8 +125,8 @@ def board(snap: Snapshot, units: UnitRegistry, console: Console, window: str = "
             str(fig.in_progress),
             str(fig.overdue),
         )
-    console.print(table)
     rejected = ", ".join(f"{r}={n}" for r, n in snap.rejected.items() if n) or "none"
-    console.print(
-        f"events: processed={snap.processed} duplicate={snap.duplicate} rejected: {rejected}"
+    return Group(
+        table,
+        Text(f"events: processed={snap.processed} duplicate={snap.duplicate} rejected: {rejected}"),
     )

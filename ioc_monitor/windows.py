@@ -126,7 +126,7 @@ def compute_windows(
             _add(today, counts)
     for series, t in recent:
         if t > clock and minute_index(t) == m_t:
-            today[series] -= 1
+            today[series] = today.get(series, 0) - 1
     for idx, counts in hour.items():
         if h_t - _HOURS_30D < idx <= h_t:
             _add(out["30d"], counts)

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ioc_monitor import catalogue as c
 from ioc_monitor.registry import UnitRegistry
-from ioc_monitor.report import board
+from ioc_monitor.report import board_renderable
 from ioc_monitor.snapshot import Snapshot, UnitFigures
 
 __all__ = ["parse_exposition", "run_board"]
@@ -99,16 +99,12 @@ def run_board(
             try:
                 with urllib.request.urlopen(url, timeout=5) as resp:
                     snap = parse_exposition(resp.read().decode())
-                capture = Console(width=console.width, record=True)
-                with capture.capture():
-                    board(snap, units, capture, window=window)
-                    lag = sum(snap.lag.values())
-                    age = time.time() - snap.last_processed if snap.last_processed else None
-                    capture.print(
-                        f"lag={lag} messages; last batch "
-                        + (f"{age:.0f}s ago" if age is not None else "never")
-                    )
-                live.update(Group(Text.from_ansi(capture.export_text(styles=True))))
+                lag = sum(snap.lag.values())
+                age = time.time() - snap.last_processed if snap.last_processed else None
+                status = f"lag={lag} messages; last batch " + (
+                    f"{age:.0f}s ago" if age is not None else "never"
+                )
+                live.update(Group(board_renderable(snap, units, window), Text(status)))
             except OSError as exc:
                 live.update(Text(f"exporter at {url} not answering yet: {exc}"))
             time.sleep(interval)

@@ -116,6 +116,16 @@ class Pipeline:
                     raise
                 time.sleep(0.2)
 
+    def clean_redis(self) -> None:
+        """Delete every key of this pipeline's prefix (Redis is shared by the suite)."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            keys = list(client.scan_iter(match=f"{self.prefix}:*", count=1000))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start : start + 500])
+        finally:
+            client.close()
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:

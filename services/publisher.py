@@ -1,0 +1,249 @@
+"""Publishing raw event lines to Kafka, keyed by ``dossier_id``, with every failure counted.
+
+Values go out byte for byte as read: malformed lines too (keyed None), since the worker
+is the one that judges them. Delivery results arrive on kafka-python's I/O thread and
+are counted there; :meth:`Publisher.flush` waits for all of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any, Final
+
+import orjson
+
+from ioc_monitor.config import KafkaSettings
+from ioc_monitor.errors import IocError
+
+__all__ = [
+    "BATCH_SIZE_BYTES",
+    "LINGER_MS",
+    "Publisher",
+    "client_options",
+    "dossier_key",
+    "ensure_topic",
+]
+
+#: Producer batch size per partition, bytes (256 KiB).
+BATCH_SIZE_BYTES: Final = 256 * 1024
+#: How long the producer waits to fill a batch, milliseconds.
+LINGER_MS: Final = 20
+
+
+def dossier_key(raw: bytes) -> bytes | None:
+    """Return the message key of a raw line: its ``dossier_id`` as UTF-8 bytes.
+
+    Args:
+        raw: The line as read.
+
+    Returns:
+        The key, or None when the line is not a JSON object with a string ``dossier_id``.
+    """
+    try:
+        obj = orjson.loads(raw)
+    except (orjson.JSONDecodeError, RecursionError):
+        return None
+    value = obj.get("dossier_id") if isinstance(obj, dict) else None
+    return value.encode() if isinstance(value, str) else None
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Return the kafka-python connection and security options of the settings.
+
+    Args:
+        settings: Kafka settings (bootstrap, security protocol, SASL, TLS CA file).
+
+    Returns:
+        Keyword arguments shared by ``KafkaProducer`` and ``KafkaAdminClient``.
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": [s.strip() for s in settings.bootstrap.split(",") if s.strip()],
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol.startswith("SASL"):  # same default mechanism as the worker
+        options["sasl_mechanism"] = settings.sasl_mechanism or "SCRAM-SHA-256"
+        options["sasl_plain_username"] = settings.sasl_username or ""
+        password = settings.sasl_password
+        options["sasl_plain_password"] = password.get_secret_value() if password else ""
+    if settings.ssl_cafile is not None:
+        options["ssl_cafile"] = str(settings.ssl_cafile)
+    return options
+
+
+def _compression() -> str | None:
+    try:
+        from kafka.codec import has_lz4
+    except ImportError:  # pragma: no cover - kafka-python without codecs
+        return None
+    return "lz4" if has_lz4() else None
+
+
+class Publisher:
+    """A ``KafkaProducer`` for raw lines: ``acks=all``, idempotent, keyed by dossier.
+
+    Args:
+        settings: Kafka settings; ``settings.topic`` is the default topic.
+        topic: Topic to publish to. Default ``settings.topic``.
+        client_id: Client id shown by the broker. Default ``ioc-publisher``.
+        **overrides: Further ``KafkaProducer`` options (they win over the defaults).
+
+    Raises:
+        IocError: The producer cannot be created (e.g. no broker answers).
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topic: str | None = None,
+        client_id: str = "ioc-publisher",
+        **overrides: Any,
+    ) -> None:
+        from kafka import KafkaProducer  # local import: kafka-python is heavy to import
+        from kafka.errors import KafkaError
+
+        self.topic = topic or settings.topic
+        self._lock = threading.Lock()
+        self._attempted = 0
+        self._acked = 0
+        self._failed = 0
+        self._first_error: str | None = None
+        config: dict[str, Any] = {
+            **client_options(settings),
+            "client_id": client_id,
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": LINGER_MS,
+            "batch_size": BATCH_SIZE_BYTES,
+            "compression_type": _compression(),
+            **overrides,
+        }
+        try:
+            self._producer = KafkaProducer(**config)
+        except KafkaError as exc:
+            raise IocError(f"cannot connect to Kafka at {settings.bootstrap}: {exc}") from None
+
+    @property
+    def acked(self) -> int:
+        """Messages the broker confirmed."""
+        return self._acked
+
+    @property
+    def failed(self) -> int:
+        """Messages that could not be sent or were not confirmed."""
+        return self._failed
+
+    @property
+    def pending(self) -> int:
+        """Messages sent whose delivery result has not arrived yet."""
+        with self._lock:
+            return self._attempted - self._acked - self._failed
+
+    @property
+    def first_error(self) -> str | None:
+        """Description of the first failure, if any."""
+        return self._first_error
+
+    def _ok(self, _metadata: object) -> None:
+        with self._lock:
+            self._acked += 1
+
+    def _error(self, exc: BaseException) -> None:
+        with self._lock:
+            self._failed += 1
+            if self._first_error is None:
+                self._first_error = f"{type(exc).__name__}: {exc}"
+
+    def send(self, raw: bytes, key: bytes | None = None) -> None:
+        """Queue one line; its delivery result is counted when it arrives.
+
+        Args:
+            raw: The message value, sent exactly as given.
+            key: The key; default :func:`dossier_key` of ``raw``.
+        """
+        with self._lock:
+            self._attempted += 1
+        try:
+            future = self._producer.send(
+                self.topic, value=raw, key=dossier_key(raw) if key is None else key
+            )
+        except Exception as exc:  # kafka-python raises several types synchronously
+            self._error(exc)
+            return
+        future.add_callback(self._ok)
+        future.add_errback(self._error)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait for the delivery result of every queued message.
+
+        Messages still without a result afterwards stay in :attr:`pending`; callers
+        count them as failed.
+
+        Args:
+            timeout: Seconds to wait at most; None waits as long as it takes.
+        """
+        try:
+            self._producer.flush(timeout=timeout)
+        except Exception as exc:  # KafkaTimeoutError: some results did not come in time
+            with self._lock:
+                self._first_error = self._first_error or f"{type(exc).__name__}: {exc}"
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Flush and close the producer.
+
+        Args:
+            timeout: Seconds allowed for closing. Default 30.
+        """
+        self.flush(timeout)
+        self._producer.close(timeout=timeout)
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def ensure_topic(
+    settings: KafkaSettings, topic: str, partitions: int, replication: int = 1
+) -> bool:
+    """Create a topic unless it exists (idempotent).
+
+    Args:
+        settings: Kafka settings.
+        topic: Topic name.
+        partitions: Partitions of a new topic, >= 1.
+        replication: Replication factor of a new topic. Default 1 (the local stack).
+
+    Returns:
+        True if the topic was created, False if it already existed.
+
+    Raises:
+        IocError: The broker cannot be reached or refuses to create the topic.
+    """
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+    try:
+        admin = KafkaAdminClient(**client_options(settings), client_id="ioc-admin")
+    except KafkaError as exc:
+        raise IocError(f"cannot connect to Kafka at {settings.bootstrap}: {exc}") from None
+    try:
+        if topic in admin.list_topics():
+            return False
+        admin.create_topics(
+            {topic: {"num_partitions": partitions, "replication_factor": replication}},
+            wait_for_metadata=True,
+        )
+        return True
+    except TopicAlreadyExistsError:
+        return False
+    except KafkaError as exc:
+        raise IocError(f"cannot create topic {topic!r}: {exc}") from None
+    finally:
+        admin.close()
