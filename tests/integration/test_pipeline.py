@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,7 +60,12 @@ def test_stream_equals_offline(pipeline: Pipeline, tmp_path: Path) -> None:
     pipeline.start("worker", log="worker.log")
     pipeline.run("replay", str(log), "--max", "--partitions", "3")
     pipeline.wait_counted(n)
-    got = samples(pipeline.scrape_event_clock())
+    scraped = pipeline.scrape_event_clock()
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"], input=scraped.encode(), capture_output=True
+    )
+    assert lint.returncode == 0 and not lint.stdout and not lint.stderr, lint
+    got = samples(scraped)
     expected = _expected(pipeline, log)
     assert any(line.startswith("ioc_on_time_ratio{") for line in expected)
     malformed = [x for x in got if x.startswith('ioc_events_rejected_total{reason="malformed')]
