@@ -24,8 +24,14 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "demo", help="run the live monitor on the local stack with simulated events"
     )
-    p.add_argument("--speedup", type=float, default=120.0, help="simulated time speed-up")
-    p.add_argument("--rate", type=float, default=50.0, help="events/s fed to Kafka")
+    p.add_argument(
+        "--speedup",
+        type=float,
+        default=3600.0,
+        help="simulated seconds per wall second (default 3600: an office day in ~10 s, "
+        "and even a weekend gap passes within about a minute)",
+    )
+    p.add_argument("--rate", type=float, default=300.0, help="events/s fed to Kafka (300)")
     p.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     p.add_argument("--window", default="24h", help="window of the board's ratio columns")
     p.set_defaults(func=run)
