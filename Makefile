@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 SRC := ioc_monitor streams services tests
 STAMP := $(VENV)/.installed
 
-.PHONY: venv constraints stack-up stack-down stack-status lint typecheck test demo bench
+.PHONY: venv constraints stack-up stack-down stack-status lint typecheck test test-faults demo bench
 
 ## venv: create .venv (if missing) and install the project pinned by constraints.txt
 venv: $(STAMP)
@@ -45,6 +45,10 @@ typecheck: venv
 ## test: lint, typecheck, start the stack, run every test
 test: venv lint typecheck stack-up
 	$(BIN)/pytest -q tests
+
+## test-faults: only the slow fault-injection and security tests (`make test` runs them too)
+test-faults: venv stack-up
+	$(BIN)/pytest -q -m slow tests
 
 ## demo: the live monitor: stack, worker, exporter, simulated feed, live board (Ctrl-C stops)
 demo: venv

@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "services.cli_rules",
     "services.cli_simulate",
     "services.cli_replay",
+    "services.recover",
 )
 
 

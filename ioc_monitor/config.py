@@ -70,6 +70,9 @@ class RedisSettings(BaseSettings):
         password: Password (secret, never logged).
         prefix: Prefix of every key this project writes. Default ``ioc``.
         socket_timeout: Seconds before a Redis call times out. Default 5.
+        cluster: ``url`` names a node of a Redis Cluster (``IOC_REDIS_CLUSTER``); each
+            partition's keys share one hash tag, so every atomic update stays in one slot.
+            Default False.
     """
 
     model_config = SettingsConfigDict(env_prefix="IOC_REDIS_", frozen=True, extra="ignore")
@@ -79,6 +82,7 @@ class RedisSettings(BaseSettings):
     password: SecretStr | None = None
     prefix: str = Field(default="ioc", pattern=r"^[A-Za-z0-9_.:-]{1,32}$")
     socket_timeout: float = Field(default=5.0, gt=0)
+    cluster: bool = False
 
 
 class ExporterSettings(BaseSettings):

@@ -25,6 +25,8 @@ key                    type    content
 
 from __future__ import annotations
 
+from typing import cast
+
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -44,9 +46,24 @@ def connect(settings: RedisSettings, retries: int = 3) -> Redis:
         retries: Retries per command before the error surfaces. Default 3.
 
     Returns:
-        A client returning ``bytes`` (not decoded).
+        A client returning ``bytes`` (not decoded); a ``redis.cluster.RedisCluster``
+        (same command API) when ``settings.cluster``.
     """
     password = settings.password.get_secret_value() if settings.password else None
+    if settings.cluster:
+        from redis.cluster import RedisCluster
+
+        return cast(
+            Redis,
+            RedisCluster.from_url(
+                settings.url,
+                username=settings.username,
+                password=password,
+                socket_timeout=settings.socket_timeout,
+                socket_connect_timeout=settings.socket_timeout,
+                retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
+            ),
+        )
     return Redis.from_url(
         settings.url,
         username=settings.username,

@@ -3,16 +3,20 @@
 Three round trips whatever the number of units: the partitions; each partition's
 watermark and units; then, in one MULTI/EXEC so that a worker's commit cannot land
 between two reads, the pipeline counters and every unit's counts. Partitions are
-merged by adding their counts (each dossier lives in exactly one partition).
+merged by adding their counts (each dossier lives in exactly one partition). On a
+Redis Cluster a transaction must stay in one hash slot, so the last step is one
+MULTI/EXEC per partition (a commit is atomic per partition, so each partition's
+figures are still read from one instant).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Literal
+from typing import Any, Literal
 
 from redis import Redis
+from redis.cluster import RedisCluster
 
 from ioc_monitor.events import REASONS
 from ioc_monitor.redis_keys import PartitionKeys, global_key
@@ -25,11 +29,32 @@ __all__ = ["read_snapshot"]
 _Buckets = defaultdict[int, dict[str, int]]
 
 
-def _merge_buckets(target: _Buckets, raw: dict[bytes, bytes]) -> None:
-    for field, value in raw.items():
-        idx, _, series = field.decode().partition("|")
-        counts = target[int(idx)]
-        counts[series] = counts.get(series, 0) + int(value)
+_SERIES_NAMES: dict[bytes, str] = {}
+
+
+def _merge_buckets(raws: list[dict[bytes, bytes]]) -> _Buckets:
+    """Add up one unit's bucket hashes of every partition, then split the fields.
+
+    The partitions share most ``<index>|<series>`` fields, so adding the raw fields
+    first decodes each distinct field once (the scrape's hot loop).
+    """
+    if len(raws) == 1:
+        merged = {f: int(v) for f, v in raws[0].items()}
+    else:
+        merged = {}
+        get = merged.get
+        for raw in raws:
+            for f, v in raw.items():
+                merged[f] = get(f, 0) + int(v)
+    target: _Buckets = defaultdict(dict)
+    names = _SERIES_NAMES
+    for f, n in merged.items():
+        idx, _, raw_series = f.partition(b"|")
+        series = names.get(raw_series)
+        if series is None:
+            series = names[raw_series] = raw_series.decode()
+        target[int(idx)][series] = n
+    return target
 
 
 def _pipeline_counters(
@@ -56,6 +81,30 @@ def _pipeline_counters(
             wm = float(stats["wm"])
             watermark = wm if watermark is None else max(watermark, wm)
     return processed, duplicate, rejected, watermark, last_processed, lag
+
+
+class _Transactions:
+    """Commands queued in one MULTI/EXEC, or one per partition on a Redis Cluster."""
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+        self._per_partition = isinstance(client, RedisCluster)
+        self._pipes: dict[int, Any] = {}
+        self._where: list[tuple[int, int]] = []
+
+    def on(self, keys: PartitionKeys) -> Any:
+        """The pipeline for one command on a key of ``keys``' partition."""
+        slot = keys.partition if self._per_partition else -1
+        pipe = self._pipes.get(slot)
+        if pipe is None:
+            pipe = self._pipes[slot] = self._client.pipeline(transaction=True)
+        self._where.append((slot, len(pipe)))
+        return pipe
+
+    def execute(self) -> list[Any]:
+        """Run the transactions; results in the order the commands were queued."""
+        results = {slot: pipe.execute() for slot, pipe in self._pipes.items()}
+        return [results[slot][i] for slot, i in self._where]
 
 
 def read_snapshot(
@@ -104,25 +153,27 @@ def read_snapshot(
     per_unit = 7
     # One MULTI/EXEC: the counts of every unit, and the pipeline counters, from the
     # same instant (a worker's commit cannot land between two of these reads).
-    tx = client.pipeline(transaction=True)
+    tx = _Transactions(client)
     for k in keys:
-        tx.hgetall(k.stats)
+        tx.on(k).hgetall(k.stats)
     for unit in order:
         for k in unit_parts[unit]:
-            tx.hgetall(k.totals(unit))
-            tx.hgetall(k.buckets(unit, "m"))
-            tx.hgetall(k.buckets(unit, "h"))
-            tx.hgetall(k.buckets(unit, "d"))
+            tx.on(k).hgetall(k.totals(unit))
+            tx.on(k).hgetall(k.buckets(unit, "m"))
+            tx.on(k).hgetall(k.buckets(unit, "h"))
+            tx.on(k).hgetall(k.buckets(unit, "d"))
             if t is None:
-                tx.zrange(k.recent(unit), 0, 0, withscores=True)
-                tx.zcard(k.open(unit))
-                tx.zcard(k.open(unit))
+                tx.on(k).zrange(k.recent(unit), 0, 0, withscores=True)
+                tx.on(k).zcard(k.open(unit))
+                tx.on(k).zcard(k.open(unit))
             else:
                 m_end = (minute_index(t) + 1) * 60
-                tx.zrange(k.recent(unit), f"({t!r}", f"({m_end}", byscore=True, withscores=True)
-                tx.zcard(k.open(unit))
-                tx.zcount(k.open(unit), "-inf", f"({t!r}")
-    res = tx.execute()
+                tx.on(k).zrange(
+                    k.recent(unit), f"({t!r}", f"({m_end}", byscore=True, withscores=True
+                )
+                tx.on(k).zcard(k.open(unit))
+                tx.on(k).zcount(k.open(unit), "-inf", f"({t!r}")
+    res = tx.execute() if keys else []
     processed, duplicate, rejected, watermark, last_processed, lag = _pipeline_counters(
         keys, res[: len(keys)]
     )
@@ -131,9 +182,9 @@ def read_snapshot(
     pos = 0
     for unit in order:
         totals = dict.fromkeys(SERIES, 0)
-        minute: _Buckets = defaultdict(dict)
-        hour: _Buckets = defaultdict(dict)
-        day: _Buckets = defaultdict(dict)
+        minutes: list[dict[bytes, bytes]] = []
+        hours: list[dict[bytes, bytes]] = []
+        days: list[dict[bytes, bytes]] = []
         recent: list[tuple[str, float]] = []
         in_progress = overdue = 0
         for _ in unit_parts[unit]:
@@ -141,13 +192,14 @@ def read_snapshot(
             pos += per_unit
             for f, v in tot.items():
                 totals[f.decode()] = totals.get(f.decode(), 0) + int(v)
-            _merge_buckets(minute, m)
-            _merge_buckets(hour, h)
-            _merge_buckets(day, d)
+            minutes.append(m)
+            hours.append(h)
+            days.append(d)
             if t is not None:
                 recent.extend((member.decode().partition("|")[0], score) for member, score in rc)
                 overdue += int(over)
             in_progress += int(card)
+        minute, hour, day = _merge_buckets(minutes), _merge_buckets(hours), _merge_buckets(days)
         units[unit] = unit_figures(totals, minute, hour, day, recent, in_progress, overdue, t)
     return Snapshot(
         clock=t,

@@ -11,12 +11,15 @@ counted twice, and a batch is never half applied.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
+import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from ioc_monitor.engine import Delta, fold, keys_to_load, parse_batch
 from ioc_monitor.events import Rejection
@@ -31,47 +34,44 @@ __all__ = ["Prepared", "commit", "prepare"]
 _APPLY_LUA: Final = """
 local cur = redis.call('GET', KEYS[1])
 if (cur or '') ~= ARGV[1] then return 0 end
-local i = 3
-local n = #ARGV
-while i <= n do
-  local op = ARGV[i]
-  local key = ARGV[i + 1]
-  local argc = tonumber(ARGV[i + 2])
-  if op == 'PRUNE' then
-    local tag = key
-    local mcut, hcut, dcut, rcut, ecut, dos_cut =
-      ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
-    local series = {}
-    for j = i + 9, i + 2 + argc do series[#series + 1] = ARGV[j] end
+local function hdel_all(key, fields)
+  for s = 1, #fields, 500 do
+    redis.call('HDEL', key, unpack(fields, s, math.min(s + 499, #fields)))
+  end
+end
+for _, op in ipairs(cjson.decode(ARGV[3])) do
+  if op[1] == 'PRUNE' then
+    local tag = op[2]
+    local cuts = {m = op[3], h = op[4], d = op[5]}
+    local rcut, ecut, dos_cut = op[6], op[7], op[8]
     local ids = redis.call('ZRANGEBYSCORE', tag .. ':done', '-inf', '(' .. dos_cut)
-    for _, id in ipairs(ids) do redis.call('HDEL', tag .. ':dos', id) end
+    if #ids > 0 then hdel_all(tag .. ':dos', ids) end
     redis.call('ZREMRANGEBYSCORE', tag .. ':done', '-inf', '(' .. dos_cut)
     redis.call('ZREMRANGEBYSCORE', tag .. ':eid', '-inf', '(' .. ecut)
-    local units = redis.call('SMEMBERS', tag .. ':units')
-    local cuts = {m = mcut, h = hcut, d = dcut}
-    for _, unit in ipairs(units) do
+    for _, unit in ipairs(redis.call('SMEMBERS', tag .. ':units')) do
       for g, cut in pairs(cuts) do
         local ikey = tag .. ':' .. g .. 'i:' .. unit
-        local hkey = tag .. ':' .. g .. ':' .. unit
         local idxs = redis.call('ZRANGEBYSCORE', ikey, '-inf', '(' .. cut)
-        for _, idx in ipairs(idxs) do
-          for _, s in ipairs(series) do redis.call('HDEL', hkey, idx .. '|' .. s) end
+        if #idxs > 0 then
+          local fields = {}
+          for _, idx in ipairs(idxs) do
+            for j = 9, #op do fields[#fields + 1] = idx .. '|' .. op[j] end
+          end
+          hdel_all(tag .. ':' .. g .. ':' .. unit, fields)
+          redis.call('ZREMRANGEBYSCORE', ikey, '-inf', '(' .. cut)
         end
-        redis.call('ZREMRANGEBYSCORE', ikey, '-inf', '(' .. cut)
       end
       redis.call('ZREMRANGEBYSCORE', tag .. ':rc:' .. unit, '-inf', '(' .. rcut)
     end
   else
-    local args = {}
-    for j = 1, argc do args[j] = ARGV[i + 2 + j] end
-    redis.call(op, key, unpack(args))
+    redis.call(op[1], unpack(op, 2))
   end
-  i = i + 3 + argc
 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
 """
 
+_APPLY_SHA: Final = hashlib.sha1(_APPLY_LUA.encode()).hexdigest()
 _CHUNK: Final = 200  # arguments per Redis command inside the script (Lua unpack limit)
 
 
@@ -123,7 +123,9 @@ async def prepare(
     Args:
         client: Async Redis client.
         keys: Keys of the messages' partition.
-        messages: ``(offset, raw value)`` in offset order, all of one partition.
+        messages: ``(offset, raw value)`` in offset order, all of one partition. A
+            message whose offset is not above the stored offset and every offset
+            before it in the batch (a redelivery) is skipped.
         units: Ids of the unit registry.
 
     Returns:
@@ -134,7 +136,12 @@ async def prepare(
         pipe.hget(keys.stats, "wm")
         stored_raw, wm_raw = await pipe.execute()
     stored = int(stored_raw) if stored_raw is not None else None
-    todo = [(o, v) for o, v in messages if stored is None or o > stored]
+    todo: list[tuple[int, bytes]] = []
+    last = stored
+    for offset, value in messages:  # a redelivered record may repeat within a batch
+        if last is None or offset > last:
+            todo.append((offset, value))
+            last = offset
     if not todo:
         return None
     parsed = parse_batch([v for _, v in todo], units)
@@ -169,25 +176,25 @@ async def prepare(
     )
 
 
-def _ops(prep: Prepared) -> list[Any]:
-    """Flatten a prepared batch into the script's ``op, key, argc, args...`` list."""
-    ops: list[Any] = []
+def _ops(prep: Prepared) -> list[list[str]]:
+    """Turn a prepared batch into the script's commands, ``[op, key, args...]`` of strings."""
+    ops: list[list[str]] = []
     k = prep.keys
     delta = prep.delta
 
-    def add(op: str, key: str, *args: Any) -> None:
-        ops.extend((op, key, len(args), *args))
+    def add(op: str, key: str, *args: str) -> None:
+        ops.append([op, key, *args])
 
-    def add_many(op: str, key: str, pairs: Sequence[Any]) -> None:
+    def add_many(op: str, key: str, pairs: Sequence[str]) -> None:
         for start in range(0, len(pairs), _CHUNK):
-            add(op, key, *pairs[start : start + _CHUNK])
+            ops.append([op, key, *pairs[start : start + _CHUNK]])
 
     stats: Counter[str] = Counter({f"rej:{r}": n for r, n in delta.rejected.items()})
     stats["processed"] += delta.processed
     stats["duplicate"] += delta.duplicate
     for field, n in stats.items():
         if n:
-            add("HINCRBY", k.stats, field, n)
+            add("HINCRBY", k.stats, field, str(n))
     if delta.watermark is not None and delta.watermark != prep.previous_watermark:
         add("HSET", k.stats, "wm", repr(delta.watermark))
     if delta.units:
@@ -195,28 +202,47 @@ def _ops(prep: Prepared) -> list[Any]:
     add_many("HSET", k.dossiers, [x for d, s in delta.dossiers.items() for x in (d, s.encode())])
     add_many("ZADD", k.done, [x for d, t in delta.completed.items() for x in (repr(t), d)])
     add_many("ZADD", k.events, [x for e, t in delta.events.items() for x in (repr(t), e)])
-    counts: Counter[tuple[str, str, str]] = Counter()
-    indexes: dict[tuple[str, str], set[int]] = {}
+    # Count per (unit, granularity, bucket, series) first, format each key/field once.
+    counts: Counter[tuple[str, str, int, str]] = Counter()
     for item in delta.items:
-        counts[(k.totals(item.unit), item.series, "")] += 1
-        for g, idx in (
-            ("m", minute_index(item.t)),
-            ("h", hour_index(item.t)),
-            ("d", day_index(item.t)),
-        ):
-            counts[(k.buckets(item.unit, g), f"{idx}|{item.series}", "")] += 1
-            indexes.setdefault((item.unit, g), set()).add(idx)
-    for (key, field, _), n in sorted(counts.items()):
-        add("HINCRBY", key, field, n)
-    for (unit, g), idxs in sorted(indexes.items()):
-        add_many("ZADD", k.bucket_index(unit, g), [x for i in sorted(idxs) for x in (i, i)])
-    for item, dossier_id in delta.recent:
-        add("ZADD", k.recent(item.unit), repr(item.t), f"{item.series}|{dossier_id}")
-    for dossier_id, (unit, due) in delta.open.items():
-        if due is None:
-            add("ZREM", k.open(unit), dossier_id)
+        unit, series, t = item.unit, item.series, item.t
+        counts[(unit, "", 0, series)] += 1
+        counts[(unit, "m", minute_index(t), series)] += 1
+        counts[(unit, "h", hour_index(t), series)] += 1
+        counts[(unit, "d", day_index(t), series)] += 1
+    increments: list[tuple[str, str, str]] = []
+    indexes: dict[tuple[str, str], set[int]] = {}
+    keys: dict[tuple[str, str], str] = {}
+    for (unit, g, idx, series), n in counts.items():
+        key = keys.get((unit, g))
+        if key is None:
+            key = keys[(unit, g)] = k.buckets(unit, g) if g else k.totals(unit)
+        if g:
+            increments.append((key, f"{idx}|{series}", str(n)))
+            indexes.setdefault((unit, g), set()).add(idx)
         else:
-            add("ZADD", k.open(unit), "+inf" if due == float("inf") else repr(due), dossier_id)
+            increments.append((key, series, str(n)))
+    for key, field, n_text in sorted(increments):
+        add("HINCRBY", key, field, n_text)
+    for (unit, g), idxs in sorted(indexes.items()):
+        add_many("ZADD", k.bucket_index(unit, g), [x for i in sorted(idxs) for x in (str(i),) * 2])
+    recent: dict[str, list[str]] = {}
+    for item, dossier_id in delta.recent:  # one ZADD per unit; a repeated member: last wins
+        recent.setdefault(item.unit, []).extend((repr(item.t), f"{item.series}|{dossier_id}"))
+    for unit, pairs in recent.items():
+        add_many("ZADD", k.recent(unit), pairs)
+    closed: dict[str, list[str]] = {}
+    opened: dict[str, list[str]] = {}
+    for dossier_id, (unit, due) in delta.open.items():  # each dossier once
+        if due is None:
+            closed.setdefault(unit, []).append(dossier_id)
+        else:
+            score = "+inf" if due == float("inf") else repr(due)
+            opened.setdefault(unit, []).extend((score, dossier_id))
+    for unit, ids in closed.items():
+        add_many("ZREM", k.open(unit), ids)
+    for unit, pairs in opened.items():
+        add_many("ZADD", k.open(unit), pairs)
     wm, prev = delta.watermark, prep.previous_watermark
     if wm is not None and (prev is None or hour_index(wm) != hour_index(prev)):
         cut = cutoffs(wm)
@@ -252,9 +278,10 @@ async def commit(
     expected = "" if prep.expected_offset is None else str(prep.expected_offset)
     ops = _ops(prep)
     if extra_stats:
-        ops.extend(("HSET", prep.keys.stats, 2 * len(extra_stats)))
-        for field, value in extra_stats.items():
-            ops.extend((field, value))
-    argv = [expected, str(prep.last_offset), *ops]
-    result = await client.eval(_APPLY_LUA, 1, prep.keys.offset, *argv)
+        ops.append(["HSET", prep.keys.stats, *(x for kv in extra_stats.items() for x in kv)])
+    argv = (expected, str(prep.last_offset), orjson.dumps(ops))
+    try:  # the script is cached by the server: send its SHA1, its text only when unknown
+        result = await client.evalsha(_APPLY_SHA, 1, prep.keys.offset, *argv)
+    except NoScriptError:
+        result = await client.eval(_APPLY_LUA, 1, prep.keys.offset, *argv)
     return bool(result)

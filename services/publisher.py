@@ -19,6 +19,7 @@ from ioc_monitor.errors import IocError
 __all__ = [
     "BATCH_SIZE_BYTES",
     "LINGER_MS",
+    "MAX_REQUEST_BYTES",
     "Publisher",
     "client_options",
     "dossier_key",
@@ -29,6 +30,9 @@ __all__ = [
 BATCH_SIZE_BYTES: Final = 256 * 1024
 #: How long the producer waits to fill a batch, milliseconds.
 LINGER_MS: Final = 20
+#: Largest request (and record) the producer sends: above the brokers' ``message.max.bytes``
+#: (1 MiB by default, 2 MiB on the local stack), so the broker decides what is too large.
+MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
 
 
 def dossier_key(raw: bytes) -> bytes | None:
@@ -116,6 +120,7 @@ class Publisher:
             "linger_ms": LINGER_MS,
             "batch_size": BATCH_SIZE_BYTES,
             "compression_type": _compression(),
+            "max_request_size": MAX_REQUEST_BYTES,
             **overrides,
         }
         try:

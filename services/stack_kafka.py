@@ -26,6 +26,7 @@ from services.stack_proc import tail
 __all__ = [
     "LOG4J2_VERSION",
     "MAVEN_TIMEOUT_S",
+    "MESSAGE_MAX_BYTES",
     "find_java_tools",
     "kafka_argv",
     "kafka_major",
@@ -42,6 +43,9 @@ LOG4J2_VERSION = "2.24.3"
 #: SLF4J 1.7 → reload4j binding for Kafka 3.x.
 _SLF4J_RELOAD4J_VERSION = "1.7.36"
 _DEPENDENCY_PLUGIN_VERSION = "3.8.1"
+#: Largest record batch the local broker accepts (``message.max.bytes``, default ~1 MiB),
+#: so that messages of 1 MiB reach the worker and are judged (``too_large``) there.
+MESSAGE_MAX_BYTES = 2 * 1024 * 1024
 #: Seconds allowed for the one-off Maven download of the Kafka jars.
 MAVEN_TIMEOUT_S = 900.0
 _FORMAT_TIMEOUT_S = 120.0
@@ -148,6 +152,8 @@ def render_server_properties(settings: StackSettings, data_dir: Path) -> str:
         "transaction.state.log.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
         "log.retention.hours=168",
+        f"message.max.bytes={MESSAGE_MAX_BYTES}",
+        f"replica.fetch.max.bytes={MESSAGE_MAX_BYTES}",
     ]
     if kafka_major(settings.kafka_version) >= 4:
         lines += [

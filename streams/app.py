@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import faust
 from redis.asyncio import Redis
@@ -30,16 +30,41 @@ log = logging.getLogger(__name__)
 BATCH_MAX = 2000
 #: Longest wait to fill a batch, in seconds.
 BATCH_WITHIN_S = 0.2
+#: Largest request of the worker's producer (dead letters): above any broker's
+#: ``message.max.bytes`` in use (1 MiB by default, 2 MiB on the local stack), so the
+#: broker, not the client, decides what is too large.
+PRODUCER_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+#: A dead letter the dead-letter topic refuses as too large is sent again with only
+#: this many bytes of its body (and 1 KiB of its key), header ``ioc-truncated``.
+DLQ_TRUNCATED_BYTES = 64 * 1024
 
 
 def redis_async(settings: RedisSettings) -> Redis:
-    """Open an async Redis client with retries (exponential backoff)."""
+    """Open an async Redis client with retries (exponential backoff).
+
+    With ``settings.cluster`` it is a ``redis.asyncio.cluster.RedisCluster``, which has
+    the same command API (typed as ``Redis`` for the callers).
+    """
     from redis.asyncio.retry import Retry
     from redis.backoff import ExponentialBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     password = settings.password.get_secret_value() if settings.password else None
+    if settings.cluster:
+        from redis.asyncio.cluster import RedisCluster
+
+        return cast(
+            Redis,
+            RedisCluster.from_url(
+                settings.url,
+                username=settings.username,
+                password=password,
+                socket_timeout=settings.socket_timeout,
+                socket_connect_timeout=settings.socket_timeout,
+                retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 3),
+            ),
+        )
     return Redis.from_url(
         settings.url,
         username=settings.username,
@@ -49,6 +74,23 @@ def redis_async(settings: RedisSettings) -> Redis:
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 3),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+
+
+def _too_large(exc: BaseException | None) -> bool:
+    """Tell whether a send failed because the record is too large (client or broker)."""
+    from aiokafka.errors import (
+        MessageSizeTooLargeError,
+        RecordListTooLargeError,
+        RecordTooLargeError,
+    )
+
+    while exc is not None:
+        if isinstance(
+            exc, MessageSizeTooLargeError | RecordListTooLargeError | RecordTooLargeError
+        ):
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def _broker_options(kafka: KafkaSettings) -> dict[str, Any]:
@@ -98,6 +140,7 @@ def build_app(
         broker_commit_every=batch_max,
         broker_commit_interval=2.0,
         producer_acks=-1,
+        producer_max_request_size=PRODUCER_MAX_REQUEST_BYTES,
         **_broker_options(kafka),
     )
     source = app.topic(
@@ -108,16 +151,28 @@ def build_app(
     async def dead_letter(
         key: bytes | None, value: bytes, rejection: Rejection, partition: int, offset: int
     ) -> None:
-        fut = await dlq.send(
-            key=key,
-            value=value,
-            headers=[
-                ("ioc-reject-reason", rejection.reason.encode()),
-                ("ioc-reject-detail", rejection.detail.encode()),
-                ("ioc-source", f"{kafka.topic}/{partition}/{offset}".encode()),
-            ],
-        )
-        await fut
+        headers = [
+            ("ioc-reject-reason", rejection.reason.encode()),
+            ("ioc-reject-detail", rejection.detail.encode()),
+            ("ioc-source", f"{kafka.topic}/{partition}/{offset}".encode()),
+        ]
+        try:
+            await (await dlq.send(key=key, value=value, headers=headers))
+        except Exception as exc:  # a message at the broker's size limit: cut, never stall
+            if not _too_large(exc):
+                raise
+            log.warning(
+                "dead letter %s/%d/%d (%d bytes) too large for %s; sending its first %d bytes",
+                kafka.topic,
+                partition,
+                offset,
+                len(value),
+                kafka.dlq_topic,
+                DLQ_TRUNCATED_BYTES,
+            )
+            headers.append(("ioc-truncated", str(len(value)).encode()))
+            cut_key = key[:1024] if key is not None else None
+            await (await dlq.send(key=cut_key, value=value[:DLQ_TRUNCATED_BYTES], headers=headers))
 
     def highwater(partition: int) -> int | None:
         try:

@@ -76,9 +76,28 @@ class BatchProcessor:
         self.skipped = 0
 
     async def stored_offset(self, partition: int) -> int | None:
-        """Return the last offset applied for a partition, if any."""
-        raw = await self._redis.get(PartitionKeys(self._prefix, partition).offset)
-        return int(raw) if raw is not None else None
+        """Return the last offset applied for a partition, if any.
+
+        Called on partition assignment: while Redis fails it retries with backoff
+        (the partition waits) instead of failing the rebalance, which would stop the
+        worker.
+        """
+        key = PartitionKeys(self._prefix, partition).offset
+        delay = 0.1
+        while True:
+            try:
+                raw = await self._redis.get(key)
+                return int(raw) if raw is not None else None
+            except RedisError as exc:
+                log.warning(
+                    "Redis unavailable (%s); partition %d waits for its stored offset, "
+                    "retrying in %.1fs",
+                    type(exc).__name__,
+                    partition,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_cap)
 
     async def process(self, records: Sequence[Record]) -> None:
         """Apply a batch (any mix of partitions, each in offset order)."""

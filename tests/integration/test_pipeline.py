@@ -73,7 +73,13 @@ def test_stream_equals_offline(pipeline: Pipeline, tmp_path: Path) -> None:
     assert got == expected
 
 
-def test_worker_killed_mid_replay(pipeline: Pipeline, tmp_path: Path) -> None:
+def test_worker_killed_mid_replay(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Faust reads these from the environment: the killed member leaves the group after
+    # 6 s instead of 60 s. Correctness does not depend on it, only the test's duration.
+    monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "6")
+    monkeypatch.setenv("BROKER_HEARTBEAT_INTERVAL", "1")
     log = tmp_path / "events.jsonl"
     n = _simulate(pipeline, log, dossiers=1500, seed=12)
     worker = pipeline.start("worker", "--batch", "50", log="worker.log")

@@ -1,0 +1,434 @@
+"""Private Redis and Kafka servers for the fault and security tests (not a test module).
+
+The shared local stack must not be disturbed by restarts, ``FLUSHALL`` or credentials,
+so these tests start their own servers on free ports, each with its own directory:
+
+- :class:`PrivateRedis`: ``redis-server`` with AOF (``appendfsync always``), optionally
+  with an ACL user and the default user disabled;
+- :class:`PrivateKafka`: a single-node KRaft broker built from the stack's own
+  ``server.properties`` renderer and jars, optionally with a SASL_PLAINTEXT listener
+  (SCRAM-SHA-256; the credential is created at format time with ``--add-scram``).
+
+A server that cannot start fails the test (never skips it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+from pydantic import SecretStr
+
+from ioc_monitor.config import KafkaSettings, StackSettings
+from ioc_monitor.redis_reader import read_snapshot
+from services.publisher import client_options
+from services.stack_kafka import (
+    find_java_tools,
+    kafka_argv,
+    kafka_major,
+    new_cluster_id,
+    render_log_config,
+    render_server_properties,
+)
+from services.stack_proc import tail
+from tests.integration.pipeline import IOC, Pipeline, free_port, samples
+
+START_TIMEOUT_S = 90.0
+
+
+def _redis_server() -> str:
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
+    found = shutil.which("redis-server", path=path)
+    if found is None:
+        pytest.fail("redis-server not found (install the Debian package redis-server)")
+    return found
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, sig: signal.Signals, timeout: float) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of one test: own port and directory, AOF always, optional ACL."""
+
+    workdir: Path
+    username: str | None = None
+    password: str | None = None
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """``redis://`` URL without credentials (they go in IOC_REDIS_USERNAME/PASSWORD)."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "redis.log"
+
+    def _conf(self) -> Path:
+        lines = [
+            "bind 127.0.0.1",
+            f"port {self.port}",
+            "protected-mode yes",
+            "daemonize no",
+            f'dir "{self.workdir}"',
+            'logfile ""',
+            "appendonly yes",
+            "appendfsync always",
+            'save ""',
+        ]
+        if self.password is not None:
+            lines += [f"user {self.username} on >{self.password} ~* &* +@all", "user default off"]
+        conf = self.workdir / "redis.conf"
+        conf.write_text("\n".join([*lines, ""]), encoding="utf-8")
+        return conf
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            socket_timeout=5.0,
+            socket_connect_timeout=5.0,
+        )
+
+    def ready(self) -> bool:
+        client = self.client()
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self._conf()
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [_redis_server(), str(conf)], stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"private redis-server did not start:\n{tail(self.log)}")
+            time.sleep(0.05)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        _stop(self.proc, sig, 30)
+
+
+@dataclass
+class PrivateKafka:
+    """A single-node KRaft broker of one test module, optionally SASL/SCRAM only.
+
+    Args:
+        workdir: Its own directory (configuration, data, log).
+        jars: The local stack's Kafka jars (``<stack>/kafka/<version>/jars``).
+        version: Kafka release of those jars.
+        sasl_user, sasl_password: When set, the client listener is SASL_PLAINTEXT with
+            SCRAM-SHA-256 and this credential (also used between broker and itself).
+    """
+
+    workdir: Path
+    jars: Path
+    version: str
+    sasl_user: str | None = None
+    sasl_password: str | None = None
+    port: int = field(default_factory=free_port)
+    controller_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    _argv: list[str] = field(default_factory=list)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "kafka.log"
+
+    def settings(self, password: str | None = None) -> KafkaSettings:
+        """Client settings of this broker (``password`` overrides the right one)."""
+        if self.sasl_password is None:
+            return KafkaSettings(bootstrap=self.bootstrap)
+        return KafkaSettings(
+            bootstrap=self.bootstrap,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="SCRAM-SHA-256",
+            sasl_username=self.sasl_user,
+            sasl_password=SecretStr(password or self.sasl_password),
+        )
+
+    def env(self) -> dict[str, str]:
+        """``IOC_KAFKA_*`` connection variables of this broker."""
+        env = {"IOC_KAFKA_BOOTSTRAP": self.bootstrap}
+        if self.sasl_password is not None:
+            env.update(
+                IOC_KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
+                IOC_KAFKA_SASL_MECHANISM="SCRAM-SHA-256",
+                IOC_KAFKA_SASL_USERNAME=str(self.sasl_user),
+                IOC_KAFKA_SASL_PASSWORD=self.sasl_password,
+            )
+        return env
+
+    def _properties(self, data_dir: Path) -> str:
+        stack = StackSettings(
+            dir=self.workdir,
+            kafka_version=self.version,
+            kafka_port=self.port,
+            kafka_controller_port=self.controller_port,
+        )
+        text = render_server_properties(stack, data_dir)
+        if self.sasl_password is None:
+            return text
+        sasl = f"SASL_PLAINTEXT://127.0.0.1:{self.port}"
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{self.sasl_user}" password="{self.sasl_password}";'
+        )
+        replaced = {
+            "listeners": f"{sasl},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": sasl,
+            "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+        }
+        lines = []
+        for line in text.splitlines():
+            name = line.partition("=")[0]
+            lines.append(f"{name}={replaced[name]}" if name in replaced else line)
+        lines += [
+            "sasl.enabled.mechanisms=SCRAM-SHA-256",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+            f"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config={jaas}",
+        ]
+        return "\n".join([*lines, ""])
+
+    def prepare(self) -> None:
+        """Write the configuration and format the storage (once)."""
+        java, _ = find_java_tools()
+        kdir = self.workdir
+        kdir.mkdir(parents=True, exist_ok=True)
+        if not (kdir / "jars").exists():
+            (kdir / "jars").symlink_to(self.jars, target_is_directory=True)
+        data_dir = kdir / "data"
+        (kdir / "server.properties").write_text(self._properties(data_dir), encoding="utf-8")
+        log_name, log_prop, log_text = render_log_config(self.version)
+        (kdir / log_name).write_text(log_text, encoding="utf-8")
+        value = str(kdir / log_name)
+        if kafka_major(self.version) < 4:
+            value = f"file:{value}"
+        log_opt = f"-D{log_prop}={value}"
+        argv = [java, log_opt, "-cp", str(kdir / "jars" / "*"), "kafka.tools.StorageTool"]
+        argv += ["format", "-t", new_cluster_id(), "-c", str(kdir / "server.properties")]
+        if self.sasl_password is not None:
+            argv += [
+                "--add-scram",
+                f"SCRAM-SHA-256=[name={self.sasl_user},password={self.sasl_password}]",
+            ]
+        with (kdir / "format.log").open("ab") as out:  # not kafka.log: argv holds the secret
+            result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=120)
+        if result.returncode != 0:
+            pytest.fail(f"kafka StorageTool format failed:\n{tail(kdir / 'format.log')}")
+        self._argv = kafka_argv(java, kdir, log_opt)
+
+    def ready(self) -> bool:
+        from kafka import KafkaAdminClient
+
+        quiet = logging.getLogger("kafka")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        admin = None
+        try:
+            admin = KafkaAdminClient(
+                **client_options(self.settings()),
+                client_id="private-probe",
+                request_timeout_ms=3000,
+                bootstrap_timeout_ms=3000,
+            )
+            admin.list_topics()
+            return True
+        except Exception:
+            return False
+        finally:
+            if admin is not None:
+                with contextlib.suppress(Exception):
+                    admin.close()
+            quiet.setLevel(level)
+
+    def start(self) -> None:
+        if not self._argv:
+            self.prepare()
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                self._argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"private Kafka broker did not start:\n{tail(self.log)}")
+            time.sleep(0.2)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        _stop(self.proc, sig, 60)
+
+
+def stack_jars(stack_settings: StackSettings) -> Path:
+    """The Kafka jars the local stack fetched (the ``stack`` fixture ensures they exist)."""
+    root = stack_settings.dir.expanduser().resolve()
+    jars = root / "kafka" / stack_settings.kafka_version / "jars"
+    if not jars.is_dir():
+        pytest.fail(f"no Kafka jars under {jars}; run `ioc stack up` first")
+    return jars
+
+
+@dataclass
+class PrivatePipeline(Pipeline):
+    """A :class:`Pipeline` on private servers: credentials, extra env, its own cwd.
+
+    Subprocesses run in ``workdir`` (Faust's data directory lands there, not in the
+    repository), with ``extra_env`` on top of the pipeline's variables.
+    """
+
+    redis_username: str | None = None
+    redis_password: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in super().env().items()
+            if not k.startswith(("IOC_KAFKA_SASL", "IOC_KAFKA_SECURITY", "IOC_REDIS_USER"))
+            and k != "IOC_REDIS_PASSWORD"
+        }
+        if self.redis_password is not None:
+            env["IOC_REDIS_USERNAME"] = str(self.redis_username)
+            env["IOC_REDIS_PASSWORD"] = self.redis_password
+        env.update(self.extra_env)
+        return env
+
+    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [*IOC, *args],
+            env=self.env(),
+            capture_output=True,
+            timeout=timeout,
+            check=True,
+            cwd=self.workdir,
+        )
+
+    def run_unchecked(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [*IOC, *args], env=self.env(), capture_output=True, timeout=timeout, cwd=self.workdir
+        )
+
+    def start(self, *args: str, log: str) -> subprocess.Popen[bytes]:
+        with (self.workdir / log).open("ab") as out:
+            proc = subprocess.Popen(
+                [*IOC, *args], env=self.env(), stdout=out, stderr=out, cwd=self.workdir
+            )
+        self.procs.append(proc)
+        return proc
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(
+            self.redis_url,
+            username=self.redis_username,
+            password=self.redis_password,
+            socket_timeout=5.0,
+            socket_connect_timeout=5.0,
+        )
+
+    def snapshot_counts(self) -> tuple[int, int, int]:
+        """(processed, duplicate, rejected) as stored in Redis now."""
+        client = self.redis()
+        try:
+            snap = read_snapshot(client, self.prefix, "event")
+        finally:
+            client.close()
+        return snap.processed, snap.duplicate, sum(snap.rejected.values())
+
+    def counted(self) -> int:
+        return sum(self.snapshot_counts())
+
+    def clean_redis(self) -> None:
+        client = self.redis()
+        try:
+            keys = list(client.scan_iter(match=f"{self.prefix}:*", count=1000))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start : start + 500])
+        except redis.RedisError:
+            pass  # a private server that is already stopped
+        finally:
+            client.close()
+
+    def start_exporter(self, clock: str = "event", addr: str = "127.0.0.1") -> str:
+        """Start ``ioc exporter`` and return its ``/metrics`` URL once it answers."""
+        port = free_port()
+        log = f"exporter-{port}.log"
+        proc = self.start(
+            "exporter", "--clock", clock, "--port", str(port), "--addr", addr, log=log
+        )
+        url = f"http://{addr}:{port}/metrics"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                scrape(url)
+                return url
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"exporter did not answer on {url}:\n{tail(self.workdir / log)}"
+                    ) from None
+                time.sleep(0.1)
+
+    def expected(self, *logs: Path) -> list[str]:
+        """``ioc kpi --format prometheus --clock event`` samples of the logs."""
+        out = self.run("kpi", *map(str, logs), "--format", "prometheus", "--clock", "event")
+        return samples(out.stdout.decode())
+
+    def logs_text(self) -> str:
+        return "\n".join(
+            p.name + ":\n" + p.read_text(errors="replace")[-3000:]
+            for p in sorted(self.workdir.glob("*.log"))
+        )
+
+
+def scrape(url: str) -> str:
+    """One GET of ``/metrics`` (never through a proxy)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=10) as resp:
+        return str(resp.read().decode())
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 180) -> None:
+    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds.
+
+    The deadline only bounds a hung test; no assertion depends on how fast things are.
+    """
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} after {timeout:.0f}s")
+        time.sleep(0.05)
