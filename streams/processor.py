@@ -100,25 +100,35 @@ class BatchProcessor:
                 delay = min(delay * 2, self._retry_cap)
 
     async def process(self, records: Sequence[Record]) -> None:
-        """Apply a batch (any mix of partitions, each in offset order)."""
+        """Apply a batch (any mix of partitions, each in offset order).
+
+        Partitions are independent (their keys share nothing), so their updates run
+        concurrently: one partition's Redis round trips overlap another's folding.
+        """
         groups: dict[int, list[Record]] = {}
         for rec in records:
             groups.setdefault(rec.partition, []).append(rec)
-        for partition, recs in groups.items():
-            delay = 0.1
-            while True:
-                try:
-                    await self._apply(partition, recs)
-                    break
-                except RedisError as exc:
-                    log.warning(
-                        "Redis unavailable (%s); retrying partition %d in %.1fs",
-                        type(exc).__name__,
-                        partition,
-                        delay,
-                    )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self._retry_cap)
+        if len(groups) == 1:
+            for partition, recs in groups.items():
+                await self._apply_until_done(partition, recs)
+            return
+        await asyncio.gather(*(self._apply_until_done(p, recs) for p, recs in groups.items()))
+
+    async def _apply_until_done(self, partition: int, recs: list[Record]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self._apply(partition, recs)
+                return
+            except RedisError as exc:
+                log.warning(
+                    "Redis unavailable (%s); retrying partition %d in %.1fs",
+                    type(exc).__name__,
+                    partition,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_cap)
 
     async def _apply(self, partition: int, recs: list[Record]) -> None:
         keys = PartitionKeys(self._prefix, partition)
