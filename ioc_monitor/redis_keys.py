@@ -25,7 +25,7 @@ key                    type    content
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
@@ -35,7 +35,25 @@ from redis.retry import Retry
 
 from ioc_monitor.config import RedisSettings
 
-__all__ = ["PartitionKeys", "connect", "global_key"]
+__all__ = ["PartitionKeys", "connect", "connection_options", "global_key"]
+
+
+def connection_options(settings: RedisSettings) -> dict[str, Any]:
+    """Options shared by the sync and asyncio clients (credentials and timeouts).
+
+    Args:
+        settings: Connection settings; the password is read from its ``SecretStr``.
+
+    Returns:
+        ``username``, ``password``, ``socket_timeout`` and ``socket_connect_timeout``
+        (seconds) for ``Redis.from_url`` / ``RedisCluster.from_url``.
+    """
+    return {
+        "username": settings.username,
+        "password": settings.password.get_secret_value() if settings.password else None,
+        "socket_timeout": settings.socket_timeout,
+        "socket_connect_timeout": settings.socket_timeout,
+    }
 
 
 def connect(settings: RedisSettings, retries: int = 3) -> Redis:
@@ -49,30 +67,18 @@ def connect(settings: RedisSettings, retries: int = 3) -> Redis:
         A client returning ``bytes`` (not decoded); a ``redis.cluster.RedisCluster``
         (same command API) when ``settings.cluster``.
     """
-    password = settings.password.get_secret_value() if settings.password else None
+    options = connection_options(settings)
+    retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries)
     if settings.cluster:
         from redis.cluster import RedisCluster
 
-        return cast(
-            Redis,
-            RedisCluster.from_url(
-                settings.url,
-                username=settings.username,
-                password=password,
-                socket_timeout=settings.socket_timeout,
-                socket_connect_timeout=settings.socket_timeout,
-                retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
-            ),
-        )
+        return cast(Redis, RedisCluster.from_url(settings.url, retry=retry, **options))
     return Redis.from_url(
         settings.url,
-        username=settings.username,
-        password=password,
-        socket_timeout=settings.socket_timeout,
-        socket_connect_timeout=settings.socket_timeout,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
+        retry=retry,
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=30,
+        **options,
     )
 
 

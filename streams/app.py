@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.events import Rejection
+from ioc_monitor.redis_keys import connection_options
 from ioc_monitor.registry import UnitRegistry
 from streams.fast_consumer import IocApp
 from streams.processor import BatchProcessor, Record
@@ -54,29 +55,17 @@ def redis_async(settings: RedisSettings) -> Redis:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    password = settings.password.get_secret_value() if settings.password else None
+    options = connection_options(settings)
+    retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), 3)
     if settings.cluster:
         from redis.asyncio.cluster import RedisCluster
 
-        return cast(
-            Redis,
-            RedisCluster.from_url(
-                settings.url,
-                username=settings.username,
-                password=password,
-                socket_timeout=settings.socket_timeout,
-                socket_connect_timeout=settings.socket_timeout,
-                retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 3),
-            ),
-        )
+        return cast(Redis, RedisCluster.from_url(settings.url, retry=retry, **options))
     return Redis.from_url(
         settings.url,
-        username=settings.username,
-        password=password,
-        socket_timeout=settings.socket_timeout,
-        socket_connect_timeout=settings.socket_timeout,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 3),
+        retry=retry,
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        **options,
     )
 
 
@@ -192,11 +181,9 @@ def build_app(
 
     async def kpi_agent(stream: Any) -> AsyncIterator[None]:
         async for events in stream.take_events(batch_max, within=within):
+            messages = [e.message for e in events]
             await processor.process(
-                [
-                    Record(e.message.partition, e.message.offset, e.message.key, e.message.value)
-                    for e in events
-                ]
+                [Record(m.partition, m.offset, m.key, m.value) for m in messages]
             )
             yield None
 
