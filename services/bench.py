@@ -568,6 +568,12 @@ def _run_backfill(
         goal=Goal("<=", 300.0),
     )
     rate = Figure("backfill rate", "events/s")
+    seconds2 = Figure(
+        f"backfill of {n:,} events ({cfg.backfill_days} days), 2 workers (one per core), "
+        "empty Redis",
+        "s",
+        goal=Goal("<=", 300.0),
+    )
     hwm = Figure("backfill worker peak RSS (VmHWM)", "MiB")
     used = Figure("Redis used_memory after the backfill", "MiB")
     stack = Stack(server.url, False, cfg.cache / "run")
@@ -584,7 +590,12 @@ def _run_backfill(
         rate.values.append(n / run.seconds)
         hwm.values.append(_mib(max(run.hwm_kib)))
         used.values.append((int(client.info("memory")["used_memory"]) - before) / _MIB)
-        on_run([seconds, rate, hwm, used], n)
+        client.flushall()
+        run2 = run_workers(stack, topic, n, f"y{stamp}r{i}w2", workers=2, timeout=7200)
+        if run2.counted != n:
+            raise RuntimeError(f"bench: 2-worker backfill counted {run2.counted} of {n}")
+        seconds2.values.append(run2.seconds)
+        on_run([seconds, seconds2, rate, hwm, used], n)
     client.flushall()
     client.close()
 
@@ -768,7 +779,9 @@ way, to another fresh topic (`services/bench_consumers.py`).
                         f"""
 One simulated year of the province (`ioc simulate --days {cfg.backfill_days}`,
 {bn:,} events) already in a {cfg.partitions}-partition topic; one `ioc worker` from an
-empty Redis, timed from its start until the Redis counters reach {bn:,}.
+empty Redis, timed from its start until the Redis counters reach {bn:,}; then, in the
+same run, the same with two `ioc worker` processes of one group (one per core of this
+machine), from an empty Redis again.
 """,
                         figs,
                     )

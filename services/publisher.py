@@ -24,8 +24,11 @@ __all__ = [
     "client_options",
     "dossier_key",
     "ensure_topic",
+    "key_partition",
 ]
 
+#: Keys whose partition is remembered (see :meth:`Publisher._partition_of`).
+_PARTITION_MEMO: Final = 200_000
 #: Producer batch size per partition, bytes (256 KiB).
 BATCH_SIZE_BYTES: Final = 256 * 1024
 #: How long the producer waits to fill a batch, milliseconds.
@@ -83,6 +86,21 @@ def _compression() -> str | None:
     return "lz4" if has_lz4() else None
 
 
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition of a key under Kafka's default partitioner (kafka-python's too).
+
+    Args:
+        key: Serialized key.
+        partitions: The topic's partition count.
+
+    Returns:
+        ``(murmur2(key) & 0x7fffffff) % partitions``.
+    """
+    from kafka.partitioner.default import murmur2  # local: kafka-python is heavy to import
+
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 class Publisher:
     """A ``KafkaProducer`` for raw lines: ``acks=all``, idempotent, keyed by dossier.
 
@@ -112,6 +130,8 @@ class Publisher:
         self._acked = 0
         self._failed = 0
         self._first_error: str | None = None
+        self._partitions: dict[bytes, int] = {}
+        self._n_partitions: int | None = None
         config: dict[str, Any] = {
             **client_options(settings),
             "client_id": client_id,
@@ -150,14 +170,33 @@ class Publisher:
         return self._first_error
 
     def _ok(self, _metadata: object) -> None:
-        with self._lock:
-            self._acked += 1
+        # Only kafka-python's I/O thread writes _acked: no lock (the hot path).
+        self._acked += 1
 
     def _error(self, exc: BaseException) -> None:
         with self._lock:
             self._failed += 1
             if self._first_error is None:
                 self._first_error = f"{type(exc).__name__}: {exc}"
+
+    def _partition_of(self, key: bytes | None) -> int | None:
+        """The partition kafka-python's default partitioner picks for a key, memoised.
+
+        A dossier's events share a key, and kafka-python's murmur2 is pure Python: the
+        same formula (``murmur2(key) & 0x7fffffff`` modulo the topic's partitions) is
+        computed once per key. ``None`` (no key) leaves the choice to kafka-python.
+        """
+        if key is None:
+            return None
+        part = self._partitions.get(key)
+        if part is None:
+            if self._n_partitions is None:
+                known = self._producer.partitions_for(self.topic)
+                self._n_partitions = len(known)
+            if len(self._partitions) >= _PARTITION_MEMO:
+                self._partitions.clear()
+            part = self._partitions[key] = key_partition(key, self._n_partitions)
+        return part
 
     def send(self, raw: bytes, key: bytes | None = None) -> None:
         """Queue one line; its delivery result is counted when it arrives.
@@ -166,11 +205,12 @@ class Publisher:
             raw: The message value, sent exactly as given.
             key: The key; default :func:`dossier_key` of ``raw``.
         """
-        with self._lock:
-            self._attempted += 1
+        self._attempted += 1  # only the sending thread writes it
+        if key is None:
+            key = dossier_key(raw)
         try:
             future = self._producer.send(
-                self.topic, value=raw, key=dossier_key(raw) if key is None else key
+                self.topic, value=raw, key=key, partition=self._partition_of(key)
             )
         except Exception as exc:  # kafka-python raises several types synchronously
             self._error(exc)

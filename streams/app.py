@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import faust
@@ -29,7 +29,7 @@ __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "build_app", "redis_async"]
 log = logging.getLogger(__name__)
 
 #: Largest batch taken from the stream.
-BATCH_MAX = 2000
+BATCH_MAX = 4000
 #: Longest wait to fill a batch, in seconds.
 BATCH_WITHIN_S = 0.2
 #: Messages buffered per partition ahead of the agent: several batches, so that
@@ -110,6 +110,7 @@ def build_app(
     units: UnitRegistry,
     batch_max: int = BATCH_MAX,
     within: float = BATCH_WITHIN_S,
+    on_failure: Callable[[BaseException], None] | None = None,
 ) -> tuple[faust.App, BatchProcessor]:
     """Build the worker's Faust app.
 
@@ -117,8 +118,13 @@ def build_app(
         kafka: Broker, topics and consumer group.
         redis_settings: Where the state lives.
         units: The unit registry.
-        batch_max: Largest batch. Default 2000 messages.
+        batch_max: Largest batch. Default 4000 messages.
         within: Longest wait to fill a batch. Default 0.2 s.
+        on_failure: Called with the exception when the agent fails (an error that is
+            not Redis being unavailable, which is retried). Faust would leave the
+            worker running without its agent; ``ioc worker`` exits instead so that its
+            supervisor restarts it (the state in Redis makes a restart lossless).
+            Default ``None``: Faust's own handling.
 
     Returns:
         The app (run it with ``faust.Worker``) and its batch processor.
@@ -180,12 +186,17 @@ def build_app(
     )
 
     async def kpi_agent(stream: Any) -> AsyncIterator[None]:
-        async for events in stream.take_events(batch_max, within=within):
-            messages = [e.message for e in events]
-            await processor.process(
-                [Record(m.partition, m.offset, m.key, m.value) for m in messages]
-            )
-            yield None
+        try:
+            async for events in stream.take_events(batch_max, within=within):
+                messages = [e.message for e in events]
+                await processor.process(
+                    [Record(m.partition, m.offset, m.key, m.value) for m in messages]
+                )
+                yield None
+        except Exception as exc:  # not Redis (retried inside): e.g. the DLQ refused
+            if on_failure is not None:
+                on_failure(exc)
+            raise
 
     app.agent(source, name="ioc-kpi")(kpi_agent)
 

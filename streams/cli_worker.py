@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["EXIT_AGENT_FAILED", "exit_on_failure", "register", "run"]
 
 
 def register(sub: Any) -> None:
@@ -17,7 +17,7 @@ def register(sub: Any) -> None:
         description="Faust worker: Kafka → KPI rules → Redis, exactly-once effect.",
     )
     p.add_argument("--units", type=Path, default=None, help="unit registry YAML (default: bundled)")
-    p.add_argument("--batch", type=int, default=None, help="largest batch (default 2000)")
+    p.add_argument("--batch", type=int, default=None, help="largest batch (default 4000)")
     p.add_argument("--loglevel", default="warning", help="Faust log level (default warning)")
     p.set_defaults(func=run)
 
@@ -38,6 +38,32 @@ def _use_uvloop() -> bool:
     return True
 
 
+#: Exit status of a worker whose agent failed (EX_SOFTWARE).
+EXIT_AGENT_FAILED = 70
+
+
+def exit_on_failure(exc: BaseException) -> None:
+    """Log the agent's failure and end the process at once, with status 70.
+
+    A Faust worker whose agent died stays up doing nothing; a supervisor
+    (docker-compose ``restart:``, systemd) only restarts a process that exits. Nothing
+    is lost by exiting: each partition resumes after the offset stored in Redis.
+    """
+    import logging
+    import os
+
+    logging.getLogger("ioc.worker").critical(
+        "the KPI agent failed (%s: %s); exiting with status %d so that the worker is "
+        "restarted; it resumes from the offsets stored in Redis",
+        type(exc).__name__,
+        exc,
+        EXIT_AGENT_FAILED,
+        exc_info=exc,
+    )
+    logging.shutdown()
+    os._exit(EXIT_AGENT_FAILED)
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the worker; returns when it stops (SIGTERM / Ctrl-C)."""
     import faust
@@ -50,7 +76,13 @@ def run(args: argparse.Namespace) -> int:
     kafka = load(KafkaSettings)
     redis_settings = load(RedisSettings)
     units = load_registry(args.units or load(UnitsSettings).file)
-    app, _ = build_app(kafka, redis_settings, units, batch_max=args.batch or BATCH_MAX)
+    app, _ = build_app(
+        kafka,
+        redis_settings,
+        units,
+        batch_max=args.batch or BATCH_MAX,
+        on_failure=exit_on_failure,
+    )
     worker = faust.Worker(app, loglevel=args.loglevel)
     worker.execute_from_commandline()
     return 0
