@@ -159,10 +159,12 @@ class IocConsumer(faust_aiokafka.Consumer):
         """Cancel a blocked hand-off when a rebalance suspends the flow."""
         while not self.should_stop:
             await self.suspend_flow.wait()
-            pending = self._handoff_slot.pending
-            if pending is not None and not pending.done():
-                pending.cancel()
+            # For as long as the flow stays suspended (a second rebalance may follow
+            # the first within a tick), any inline hand-off found blocked is abandoned.
             while self.suspend_flow.is_set() and not self.should_stop:
+                pending = self._handoff_slot.pending
+                if pending is not None and not pending.done():
+                    pending.cancel()
                 await asyncio.sleep(0.05)
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover

@@ -162,3 +162,46 @@ def test_the_app_uses_the_fast_consumer() -> None:
     transport = app.transport
     assert isinstance(transport, IocTransport)
     assert transport.Consumer is IocConsumer
+
+
+def test_the_suspension_watcher_is_one_of_the_consumers_tasks() -> None:
+    """mode starts a Service's ``@Service.task`` methods; the watcher must be one."""
+    tasks = IocConsumer._tasks or {}
+    assert "_watch_suspend" in tasks[f"{IocConsumer.__module__}.{IocConsumer.__qualname__}"]
+
+
+def test_watcher_cancels_a_blocked_hand_off_when_the_flow_is_suspended() -> None:
+    async def main() -> list[str]:
+        trace: list[str] = []
+        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def deliver() -> None:
+            try:
+                await never
+            except asyncio.CancelledError:
+                trace.append("abandoned")
+                raise
+
+        stop = asyncio.Event()
+
+        class _Probe(IocConsumer):
+            @property
+            def should_stop(self) -> bool:
+                return stop.is_set()
+
+        consumer: Any = _Probe.__new__(_Probe)  # only what the watcher uses, no broker
+        consumer._handoff_slot = _Slot()
+        consumer.suspend_flow = asyncio.Event()
+        watcher = asyncio.ensure_future(IocConsumer._watch_suspend.fun(consumer))
+        hand = asyncio.ensure_future(
+            hand_off(_Svc(), deliver(), consumer.suspend_flow, consumer._handoff_slot)
+        )
+        await asyncio.sleep(0.01)
+        consumer.suspend_flow.set()  # what Consumer.stop_flow() does at a rebalance
+        await asyncio.wait_for(hand, 5)
+        stop.set()
+        consumer.suspend_flow.clear()
+        await asyncio.wait_for(watcher, 5)
+        return trace
+
+    assert _run(main()) == ["abandoned"]
