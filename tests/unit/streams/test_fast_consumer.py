@@ -24,6 +24,20 @@ def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+def _blocked(trace: list[str], label: str) -> Any:
+    """A hand-off that waits forever; records ``label`` when it is cancelled."""
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def deliver() -> None:
+        try:
+            await never
+        except asyncio.CancelledError:
+            trace.append(label)
+            raise
+
+    return deliver()
+
+
 def test_completes_inline_without_a_task() -> None:
     async def main() -> tuple[list[str], int]:
         done: list[str] = []
@@ -96,18 +110,11 @@ def test_suspension_abandons_a_blocked_hand_off() -> None:
 
     async def main() -> list[str]:
         trace: list[str] = []
-        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        async def deliver() -> None:
-            try:
-                await never
-            except asyncio.CancelledError:
-                trace.append("cleanup")
-                raise
+        deliver = _blocked(trace, "cleanup")
 
         suspended = asyncio.Event()
         slot = _Slot()
-        task = asyncio.ensure_future(hand_off(_Svc(), deliver(), suspended, slot))
+        task = asyncio.ensure_future(hand_off(_Svc(), deliver, suspended, slot))
         await asyncio.sleep(0)
         suspended.set()
         slot.pending.cancel()
@@ -120,13 +127,9 @@ def test_suspension_abandons_a_blocked_hand_off() -> None:
 
 def test_a_real_cancellation_is_not_swallowed() -> None:
     async def main() -> None:
-        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        async def deliver() -> None:
-            await never
-
+        deliver = _blocked([], "cancelled")
         suspended = asyncio.Event()
-        task = asyncio.ensure_future(hand_off(_Svc(), deliver(), suspended, _Slot()))
+        task = asyncio.ensure_future(hand_off(_Svc(), deliver, suspended, _Slot()))
         await asyncio.sleep(0)
         suspended.set()  # even during a suspension, a stop of the fetcher is a stop
         task.cancel()
@@ -139,18 +142,11 @@ def test_a_real_cancellation_is_not_swallowed() -> None:
 def test_while_suspended_a_blocked_hand_off_is_abandoned_not_awaited() -> None:
     async def main() -> list[str]:
         trace: list[str] = []
-        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        async def deliver() -> None:
-            try:
-                await never
-            except asyncio.CancelledError:
-                trace.append("cancelled")
-                raise
+        deliver = _blocked(trace, "cancelled")
 
         suspended = asyncio.Event()
         suspended.set()
-        await asyncio.wait_for(hand_off(_Svc(), deliver(), suspended, _Slot()), 5)
+        await asyncio.wait_for(hand_off(_Svc(), deliver, suspended, _Slot()), 5)
         await asyncio.sleep(0)
         return trace
 
@@ -173,14 +169,7 @@ def test_the_suspension_watcher_is_one_of_the_consumers_tasks() -> None:
 def test_watcher_cancels_a_blocked_hand_off_when_the_flow_is_suspended() -> None:
     async def main() -> list[str]:
         trace: list[str] = []
-        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        async def deliver() -> None:
-            try:
-                await never
-            except asyncio.CancelledError:
-                trace.append("abandoned")
-                raise
+        deliver = _blocked(trace, "abandoned")
 
         stop = asyncio.Event()
 
@@ -194,7 +183,7 @@ def test_watcher_cancels_a_blocked_hand_off_when_the_flow_is_suspended() -> None
         consumer.suspend_flow = asyncio.Event()
         watcher = asyncio.ensure_future(IocConsumer._watch_suspend.fun(consumer))
         hand = asyncio.ensure_future(
-            hand_off(_Svc(), deliver(), consumer.suspend_flow, consumer._handoff_slot)
+            hand_off(_Svc(), deliver, consumer.suspend_flow, consumer._handoff_slot)
         )
         await asyncio.sleep(0.01)
         consumer.suspend_flow.set()  # what Consumer.stop_flow() does at a rebalance
