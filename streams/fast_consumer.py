@@ -7,11 +7,14 @@ full stream buffer can be abandoned when a rebalance suspends the flow. The prof
 ``make bench`` puts about half of the worker's CPU in that path; the Faust floor (a
 worker that only counts) tops out near 14,000 messages/s on this machine.
 
-:class:`IocConsumer` keeps those semantics and drops the cost of the common case: it
-starts the hand-off coroutine by hand; when it completes without blocking (the stream
-buffer has room), nothing else happens. Only when it blocks is the rest of it wrapped in
-a task and raced against ``suspend_flow`` exactly as Faust does. Everything else in the
-loop (read offsets, gaps, commit-every, yields to the loop) is Faust's code unchanged.
+:class:`IocConsumer` keeps those semantics and drops the cost: it runs the hand-off
+coroutine inline in the fetch loop's own task, no task is created. When it completes
+without blocking (the stream buffer has room), nothing else happens; when it blocks,
+the future it waits on is recorded, and a watcher task cancels it if a rebalance
+suspends the flow, which abandons the message as Faust's race would. It also wakes the
+fetch loop as soon as a paused partition's buffer drains, where Faust sleeps a whole
+second once every partition is paused. Everything else in the loop (read offsets,
+gaps, commit-every, yields to the loop) is Faust's code unchanged.
 
 Correctness of the KPI state never depends on this path: the Redis state carries its
 own per-partition offsets (see :mod:`streams.processor`).
@@ -47,9 +50,7 @@ class _Slot:
         self.pending: Any = None
 
 
-def _resume(
-    coro: Coroutine[Any, Any, Any], blocked_on: Any, slot: _Slot
-) -> Generator[Any, Any, Any]:
+def _resume(coro: _Coro, blocked_on: Any, slot: _Slot) -> Generator[Any, Any, Any]:
     """Drive a coroutine already started by hand, from the point where it blocked.
 
     It re-yields what the coroutine yields (the future it waits on) to the task that
@@ -81,7 +82,7 @@ class _Resumed:
 
     __slots__ = ("_blocked_on", "_coro", "_slot")
 
-    def __init__(self, coro: Coroutine[Any, Any, Any], blocked_on: Any, slot: _Slot) -> None:
+    def __init__(self, coro: _Coro, blocked_on: Any, slot: _Slot) -> None:
         self._coro = coro
         self._blocked_on = blocked_on
         self._slot = slot
@@ -90,9 +91,7 @@ class _Resumed:
         return _resume(self._coro, self._blocked_on, self._slot)
 
 
-async def hand_off(
-    service: Service, coro: Coroutine[Any, Any, Any], suspended: asyncio.Event, slot: _Slot
-) -> None:
+async def hand_off(service: Service, coro: _Coro, suspended: asyncio.Event, slot: _Slot) -> None:
     """Run ``coro`` in the caller's task; a suspension abandons it (Faust's semantics).
 
     While the flow is suspended it is Faust's own ``wait_first`` race. Otherwise the

@@ -13,7 +13,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Container, Sequence
-from typing import NamedTuple
+from functools import partial
+from typing import NamedTuple, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -25,6 +26,8 @@ from ioc_monitor.redis_writer import commit, prepare
 __all__ = ["BatchProcessor", "DeadLetterSink", "Record"]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: ``(key, value, rejection, partition, offset)`` → awaitable delivery.
 DeadLetterSink = Callable[[bytes | None, bytes, Rejection, int, int], Awaitable[None]]
@@ -82,21 +85,14 @@ class BatchProcessor:
         worker.
         """
         key = PartitionKeys(self._prefix, partition).offset
-        delay = 0.1
-        while True:
-            try:
-                raw = await self._redis.get(key)
-                return int(raw) if raw is not None else None
-            except RedisError as exc:
-                log.warning(
-                    "Redis unavailable (%s); partition %d waits for its stored offset, "
-                    "retrying in %.1fs",
-                    type(exc).__name__,
-                    partition,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry_cap)
+
+        async def read() -> int | None:
+            raw = await self._redis.get(key)
+            return int(raw) if raw is not None else None
+
+        return await self._until_redis_answers(
+            read, "partition %d waits for its stored offset, retrying", partition
+        )
 
     async def process(self, records: Sequence[Record]) -> None:
         """Apply a batch (any mix of partitions, each in offset order).
@@ -107,23 +103,30 @@ class BatchProcessor:
         groups: dict[int, list[Record]] = {}
         for rec in records:
             groups.setdefault(rec.partition, []).append(rec)
-        if len(groups) == 1:
-            for partition, recs in groups.items():
-                await self._apply_until_done(partition, recs)
-            return
-        await asyncio.gather(*(self._apply_until_done(p, recs) for p, recs in groups.items()))
+        await asyncio.gather(
+            *(
+                self._until_redis_answers(partial(self._apply, p, recs), "retrying partition %d", p)
+                for p, recs in groups.items()
+            )
+        )
 
-    async def _apply_until_done(self, partition: int, recs: list[Record]) -> None:
+    async def _until_redis_answers(
+        self, op: Callable[[], Awaitable[_T]], what: str, partition: int
+    ) -> _T:
+        """Run ``op`` until Redis answers: backoff from 0.1 s doubling up to ``retry_cap``.
+
+        Only Redis errors are retried (consumption pauses meanwhile); others propagate.
+        Each retry logs ``Redis unavailable (<error>); <what % partition> in <delay>s``.
+        """
         delay = 0.1
         while True:
             try:
-                await self._apply(partition, recs)
-                return
+                return await op()
             except RedisError as exc:
                 log.warning(
-                    "Redis unavailable (%s); retrying partition %d in %.1fs",
+                    "Redis unavailable (%s); %s in %.1fs",
                     type(exc).__name__,
-                    partition,
+                    what % partition,
                     delay,
                 )
                 await asyncio.sleep(delay)
