@@ -16,7 +16,7 @@ from ioc_monitor.engine import Delta
 from ioc_monitor.events import REASONS
 from ioc_monitor.rules import SERIES, DossierState
 from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
-from ioc_monitor.timeutil import day_index, hour_index, minute_index
+from ioc_monitor.timeutil import day_index, hour_index, minute_index, month_of_day
 from ioc_monitor.windows import cutoffs
 
 __all__ = ["DEDUP_HORIZON_S", "DOSSIER_HORIZON_S", "MemoryStore"]
@@ -52,6 +52,7 @@ class MemoryStore:
         self._minute: defaultdict[str, _Buckets] = defaultdict(_buckets)
         self._hour: defaultdict[str, _Buckets] = defaultdict(_buckets)
         self._day: defaultdict[str, _Buckets] = defaultdict(_buckets)
+        self._month: defaultdict[str, _Buckets] = defaultdict(_buckets)
         self._recent: defaultdict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
         self._open: defaultdict[str, dict[str, float]] = defaultdict(dict)
         self._pruned_at: int | None = None
@@ -79,9 +80,11 @@ class MemoryStore:
             heapq.heappush(self._event_heap, (t, event_id))
         for item in delta.items:
             self._totals[item.unit][item.series] += 1
+            day = day_index(item.t)
             self._minute[item.unit][minute_index(item.t)][item.series] += 1
             self._hour[item.unit][hour_index(item.t)][item.series] += 1
-            self._day[item.unit][day_index(item.t)][item.series] += 1
+            self._day[item.unit][day][item.series] += 1
+            self._month[item.unit][month_of_day(day)][item.series] += 1
         for item, dossier_id in delta.recent:
             self._recent[item.unit][f"{item.series}|{dossier_id}"] = (item.series, item.t)
         for dossier_id, (unit, due) in delta.open.items():
@@ -115,6 +118,7 @@ class MemoryStore:
             (self._minute, cut.minute),
             (self._hour, cut.hour),
             (self._day, cut.day),
+            (self._month, cut.month),
         ):
             for unit_buckets in buckets.values():
                 for idx in [i for i in unit_buckets if i < limit]:
@@ -132,6 +136,7 @@ class MemoryStore:
                 self._minute[unit],
                 self._hour[unit],
                 self._day[unit],
+                self._month[unit],
                 self._recent[unit].values(),
                 len(dues),
                 overdue,

@@ -15,8 +15,11 @@ key                    type    content
 ``T:eid``              zset    accepted event_id, score = watermark at acceptance
 ``T:units``            set     units named by accepted events
 ``T:tot:<unit>``       hash    series -> all-time count
-``T:m:<unit>``         hash    ``<minute>|<series>`` -> count (``h``: hours, ``d``: local days)
-``T:mi:<unit>``        zset    minute bucket indexes present (``hi``, ``di`` likewise)
+``T:m:<unit>:<S>``     hash    ``<minute>|<series>`` -> count, minutes of hour ``S``; likewise
+                               ``h`` (hours of local day ``S``), ``d`` (local days of
+                               month ``S``), ``mo`` (local months of year ``S``); see
+                               :mod:`ioc_monitor.windows`
+``T:mi:<unit>``        zset    shards ``S`` present, score ``S`` (``hi``, ``di``, ``moi``)
 ``T:rc:<unit>``        zset    ``<series>|<dossier_id>``, score = t (recent items)
 ``T:open:<unit>``      zset    dossier_id in progress, score = due time (``+inf``: none)
 ``<prefix>:parts``     set     partitions that hold state
@@ -104,12 +107,12 @@ class PartitionKeys:
         """Hash of all-time counts of a unit."""
         return f"{self.tag}:tot:{unit}"
 
-    def buckets(self, unit: str, granularity: str) -> str:
-        """Hash of buckets; granularity ``m``, ``h`` or ``d``."""
-        return f"{self.tag}:{granularity}:{unit}"
+    def buckets(self, unit: str, granularity: str, shard: int) -> str:
+        """Hash of one shard of buckets; granularity ``m``, ``h``, ``d`` or ``mo``."""
+        return f"{self.tag}:{granularity}:{unit}:{shard}"
 
     def bucket_index(self, unit: str, granularity: str) -> str:
-        """Zset of bucket indexes present; granularity ``m``, ``h`` or ``d``."""
+        """Zset of the shards present; granularity ``m``, ``h``, ``d`` or ``mo``."""
         return f"{self.tag}:{granularity}i:{unit}"
 
     def recent(self, unit: str) -> str:

@@ -2,7 +2,9 @@
 
 Three round trips whatever the number of units: the partitions; each partition's
 watermark and units; then, in one MULTI/EXEC so that a worker's commit cannot land
-between two reads, the pipeline counters and every unit's counts. Partitions are
+between two reads, the pipeline counters and every unit's counts. Of the bucket
+shards only those the clock needs are read (:func:`ioc_monitor.windows.shards_needed`):
+at most 11 per unit and partition, whatever the length of the history. Partitions are
 merged by adding their counts (each dossier lives in exactly one partition). On a
 Redis Cluster a transaction must stay in one hash slot, so the last step is one
 MULTI/EXEC per partition (a commit is atomic per partition, so each partition's
@@ -23,6 +25,7 @@ from ioc_monitor.redis_keys import PartitionKeys, global_key
 from ioc_monitor.rules import SERIES
 from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
 from ioc_monitor.timeutil import minute_index
+from ioc_monitor.windows import GRANULARITIES, shards_needed
 
 __all__ = ["read_snapshot"]
 
@@ -33,7 +36,7 @@ _SERIES_NAMES: dict[bytes, str] = {}
 
 
 def _merge_buckets(raws: list[dict[bytes, bytes]]) -> _Buckets:
-    """Add up one unit's bucket hashes of every partition, then split the fields.
+    """Add up one unit's bucket shards of every partition, then split the fields.
 
     The partitions share most ``<index>|<series>`` fields, so adding the raw fields
     first decodes each distinct field once (the scrape's hot loop).
@@ -150,7 +153,9 @@ def read_snapshot(
     else:
         t = time.time() if now is None else now
     order = sorted(unit_parts)
-    per_unit = 7
+    need = {g: () for g in GRANULARITIES} if t is None else shards_needed(t)
+    shard_list = [(g, shard) for g in GRANULARITIES for shard in need[g]]
+    per_unit = 4 + len(shard_list)
     # One MULTI/EXEC: the counts of every unit, and the pipeline counters, from the
     # same instant (a worker's commit cannot land between two of these reads).
     tx = _Transactions(client)
@@ -159,9 +164,8 @@ def read_snapshot(
     for unit in order:
         for k in unit_parts[unit]:
             tx.on(k).hgetall(k.totals(unit))
-            tx.on(k).hgetall(k.buckets(unit, "m"))
-            tx.on(k).hgetall(k.buckets(unit, "h"))
-            tx.on(k).hgetall(k.buckets(unit, "d"))
+            for g, shard in shard_list:
+                tx.on(k).hgetall(k.buckets(unit, g, shard))
             if t is None:
                 tx.on(k).zrange(k.recent(unit), 0, 0, withscores=True)
                 tx.on(k).zcard(k.open(unit))
@@ -182,25 +186,26 @@ def read_snapshot(
     pos = 0
     for unit in order:
         totals = dict.fromkeys(SERIES, 0)
-        minutes: list[dict[bytes, bytes]] = []
-        hours: list[dict[bytes, bytes]] = []
-        days: list[dict[bytes, bytes]] = []
+        raws: dict[str, list[dict[bytes, bytes]]] = {g: [] for g in GRANULARITIES}
         recent: list[tuple[str, float]] = []
         in_progress = overdue = 0
         for _ in unit_parts[unit]:
-            tot, m, h, d, rc, card, over = res[pos : pos + per_unit]
+            tot = res[pos]
+            for (g, _shard), raw in zip(shard_list, res[pos + 1 : pos + per_unit - 3], strict=True):
+                if raw:
+                    raws[g].append(raw)
+            rc, card, over = res[pos + per_unit - 3 : pos + per_unit]
             pos += per_unit
             for f, v in tot.items():
                 totals[f.decode()] = totals.get(f.decode(), 0) + int(v)
-            minutes.append(m)
-            hours.append(h)
-            days.append(d)
             if t is not None:
                 recent.extend((member.decode().partition("|")[0], score) for member, score in rc)
                 overdue += int(over)
             in_progress += int(card)
-        minute, hour, day = _merge_buckets(minutes), _merge_buckets(hours), _merge_buckets(days)
-        units[unit] = unit_figures(totals, minute, hour, day, recent, in_progress, overdue, t)
+        minute, hour, day, month = (_merge_buckets(raws[g]) for g in GRANULARITIES)
+        units[unit] = unit_figures(
+            totals, minute, hour, day, month, recent, in_progress, overdue, t
+        )
     return Snapshot(
         clock=t,
         units=units,

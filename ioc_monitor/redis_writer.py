@@ -25,9 +25,9 @@ from ioc_monitor.engine import Delta, fold, keys_to_load, parse_batch
 from ioc_monitor.events import Rejection
 from ioc_monitor.memstore import DEDUP_HORIZON_S, DOSSIER_HORIZON_S
 from ioc_monitor.redis_keys import PartitionKeys
-from ioc_monitor.rules import SERIES, DossierState
-from ioc_monitor.timeutil import day_index, hour_index, minute_index
-from ioc_monitor.windows import cutoffs
+from ioc_monitor.rules import DossierState
+from ioc_monitor.timeutil import hour_index
+from ioc_monitor.windows import bucket_slots, cutoffs, shard_cutoffs
 
 __all__ = ["Prepared", "commit", "prepare"]
 
@@ -42,8 +42,8 @@ end
 for _, op in ipairs(cjson.decode(ARGV[3])) do
   if op[1] == 'PRUNE' then
     local tag = op[2]
-    local cuts = {m = op[3], h = op[4], d = op[5]}
-    local rcut, ecut, dos_cut = op[6], op[7], op[8]
+    local cuts = {m = op[3], h = op[4], d = op[5], mo = op[6]}
+    local rcut, ecut, dos_cut = op[7], op[8], op[9]
     local ids = redis.call('ZRANGEBYSCORE', tag .. ':done', '-inf', '(' .. dos_cut)
     if #ids > 0 then hdel_all(tag .. ':dos', ids) end
     redis.call('ZREMRANGEBYSCORE', tag .. ':done', '-inf', '(' .. dos_cut)
@@ -51,15 +51,11 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
     for _, unit in ipairs(redis.call('SMEMBERS', tag .. ':units')) do
       for g, cut in pairs(cuts) do
         local ikey = tag .. ':' .. g .. 'i:' .. unit
-        local idxs = redis.call('ZRANGEBYSCORE', ikey, '-inf', '(' .. cut)
-        if #idxs > 0 then
-          local fields = {}
-          for _, idx in ipairs(idxs) do
-            for j = 9, #op do fields[#fields + 1] = idx .. '|' .. op[j] end
-          end
-          hdel_all(tag .. ':' .. g .. ':' .. unit, fields)
-          redis.call('ZREMRANGEBYSCORE', ikey, '-inf', '(' .. cut)
+        local shards = redis.call('ZRANGEBYSCORE', ikey, '-inf', '(' .. cut)
+        for _, shard in ipairs(shards) do
+          redis.call('DEL', tag .. ':' .. g .. ':' .. unit .. ':' .. shard)
         end
+        if #shards > 0 then redis.call('ZREMRANGEBYSCORE', ikey, '-inf', '(' .. cut) end
       end
       redis.call('ZREMRANGEBYSCORE', tag .. ':rc:' .. unit, '-inf', '(' .. rcut)
     end
@@ -202,30 +198,31 @@ def _ops(prep: Prepared) -> list[list[str]]:
     add_many("HSET", k.dossiers, [x for d, s in delta.dossiers.items() for x in (d, s.encode())])
     add_many("ZADD", k.done, [x for d, t in delta.completed.items() for x in (repr(t), d)])
     add_many("ZADD", k.events, [x for e, t in delta.events.items() for x in (repr(t), e)])
-    # Count per (unit, granularity, bucket, series) first, format each key/field once.
-    counts: Counter[tuple[str, str, int, str]] = Counter()
+    # Count per (unit, granularity, shard, bucket, series) first, format each key once.
+    totals: Counter[tuple[str, str]] = Counter()
+    counts: Counter[tuple[str, str, int, int, str]] = Counter()
     for item in delta.items:
-        unit, series, t = item.unit, item.series, item.t
-        counts[(unit, "", 0, series)] += 1
-        counts[(unit, "m", minute_index(t), series)] += 1
-        counts[(unit, "h", hour_index(t), series)] += 1
-        counts[(unit, "d", day_index(t), series)] += 1
-    increments: list[tuple[str, str, str]] = []
-    indexes: dict[tuple[str, str], set[int]] = {}
-    keys: dict[tuple[str, str], str] = {}
-    for (unit, g, idx, series), n in counts.items():
-        key = keys.get((unit, g))
+        unit, series = item.unit, item.series
+        totals[(unit, series)] += 1
+        for g, shard, idx in bucket_slots(item.t):
+            counts[(unit, g, shard, idx, series)] += 1
+    increments: list[tuple[str, str, str]] = [
+        (k.totals(unit), series, str(n)) for (unit, series), n in totals.items()
+    ]
+    shards: dict[tuple[str, str], set[int]] = {}
+    keys: dict[tuple[str, str, int], str] = {}
+    for (unit, g, shard, idx, series), n in counts.items():
+        key = keys.get((unit, g, shard))
         if key is None:
-            key = keys[(unit, g)] = k.buckets(unit, g) if g else k.totals(unit)
-        if g:
-            increments.append((key, f"{idx}|{series}", str(n)))
-            indexes.setdefault((unit, g), set()).add(idx)
-        else:
-            increments.append((key, series, str(n)))
+            key = keys[(unit, g, shard)] = k.buckets(unit, g, shard)
+            shards.setdefault((unit, g), set()).add(shard)
+        increments.append((key, f"{idx}|{series}", str(n)))
     for key, field, n_text in sorted(increments):
         add("HINCRBY", key, field, n_text)
-    for (unit, g), idxs in sorted(indexes.items()):
-        add_many("ZADD", k.bucket_index(unit, g), [x for i in sorted(idxs) for x in (str(i),) * 2])
+    for (unit, g), present in sorted(shards.items()):
+        add_many(
+            "ZADD", k.bucket_index(unit, g), [x for i in sorted(present) for x in (str(i),) * 2]
+        )
     recent: dict[str, list[str]] = {}
     for item, dossier_id in delta.recent:  # one ZADD per unit; a repeated member: last wins
         recent.setdefault(item.unit, []).extend((repr(item.t), f"{item.series}|{dossier_id}"))
@@ -246,16 +243,14 @@ def _ops(prep: Prepared) -> list[list[str]]:
     wm, prev = delta.watermark, prep.previous_watermark
     if wm is not None and (prev is None or hour_index(wm) != hour_index(prev)):
         cut = cutoffs(wm)
+        shard_cut = shard_cutoffs(cut)
         add(
             "PRUNE",
             k.tag,
-            repr(cut.minute),
-            repr(cut.hour),
-            repr(cut.day),
+            *(str(shard_cut[g]) for g in ("m", "h", "d", "mo")),
             repr(cut.recent),
             repr(wm - DEDUP_HORIZON_S),
             repr(wm - DOSSIER_HORIZON_S),
-            *SERIES,
         )
     return ops
 

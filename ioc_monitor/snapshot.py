@@ -58,6 +58,7 @@ def unit_figures(
     minute: Mapping[int, Mapping[str, int]],
     hour: Mapping[int, Mapping[str, int]],
     day: Mapping[int, Mapping[str, int]],
+    month: Mapping[int, Mapping[str, int]],
     recent: Iterable[tuple[str, float]],
     in_progress: int,
     overdue: int,
@@ -67,9 +68,11 @@ def unit_figures(
 
     Args:
         totals: All-time counts per series.
-        minute: Minute buckets; ``hour`` and ``day`` likewise (see :mod:`ioc_monitor.windows`).
+        minute: Minute buckets (see :mod:`ioc_monitor.windows`); any superset of the
+            shards the clock needs.
         hour: Hour buckets.
         day: Local-day buckets.
+        month: Local-month buckets.
         recent: ``(series, t)`` items at or after the watermark's minute.
         in_progress: Dossiers in progress.
         overdue: Dossiers in progress whose due time is before the clock.
@@ -78,5 +81,5 @@ def unit_figures(
     Returns:
         The unit's figures.
     """
-    windows = {} if clock is None else compute_windows(minute, hour, day, recent, clock)
+    windows = {} if clock is None else compute_windows(minute, hour, day, month, recent, clock)
     return UnitFigures(dict(totals), in_progress, overdue, windows)

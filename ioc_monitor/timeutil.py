@@ -19,6 +19,7 @@ __all__ = [
     "day_of",
     "hour_index",
     "minute_index",
+    "month_of_day",
     "parse_timestamp",
 ]
 
@@ -94,3 +95,10 @@ def day_index(t: float) -> int:
 def day_of(index: int) -> date:
     """Return the calendar date of a local day index (see :func:`day_index`)."""
     return date.fromordinal(index + _EPOCH_ORDINAL)
+
+
+@lru_cache(maxsize=4096)
+def month_of_day(index: int) -> int:
+    """Return the local calendar month of a local day index, as ``year * 12 + month - 1``."""
+    d = day_of(index)
+    return d.year * 12 + d.month - 1

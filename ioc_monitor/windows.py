@@ -1,11 +1,21 @@
 """Event-time windows over count buckets (KPIS.md "Windows"), pure.
 
-Counts are kept in three bucket granularities per unit and series:
+Counts are kept per unit and series in four bucket granularities, each stored in
+shards so that a reader fetches only the shards a clock needs:
 
-- minute buckets (index = floor(t / 60 s)) for ``1h``, ``24h`` and ``today``;
-- hour buckets (index = floor(t / 3600 s)) for ``7d`` and ``30d``;
-- local-day buckets (see :func:`ioc_monitor.timeutil.day_index`) for ``month``,
-  ``quarter`` and ``year``.
+=====  ==================================  ===============================
+``g``  bucket index                        shard (see :func:`bucket_slots`)
+=====  ==================================  ===============================
+``m``  minute, floor(t / 60 s)             its hour
+``h``  hour, floor(t / 3600 s)             its local day
+``d``  local day (:func:`day_index`)       its local month
+``mo`` local month, ``year * 12 + m - 1``  its year
+=====  ==================================  ===============================
+
+A window is added up hierarchically: whole hours, days and months come from the
+coarser buckets and only the partial periods at its edges from the finer ones (a
+local day starts on a whole UTC hour, since UTC+7 has no minutes). At any clock T
+that is at most 9 buckets' worth of shards per granularity, whatever the history.
 
 Calendar windows hold t ≤ T exactly: items in the clock's own minute that lie after
 T are known individually ("recent" items, kept at full precision while their time is
@@ -17,32 +27,41 @@ the watermark (event times up to an hour in the future, e.g. producer clock skew
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from functools import lru_cache
 from typing import Final, NamedTuple
 
-from ioc_monitor.timeutil import day_index, day_of, hour_index, minute_index
+from ioc_monitor.timeutil import day_index, day_of, hour_index, minute_index, month_of_day
 
 __all__ = [
+    "GRANULARITIES",
     "RECENT_MARGIN_S",
     "WINDOWS",
     "Cutoffs",
+    "bucket_slots",
     "compute_windows",
     "cutoffs",
     "recent_from",
+    "shard_cutoffs",
+    "shards_needed",
 ]
 
 #: Window label values, in exposition order.
 WINDOWS: Final = ("1h", "24h", "7d", "30d", "today", "month", "quarter", "year")
 
+#: Bucket granularities: minute, hour, local day, local month.
+GRANULARITIES: Final = ("m", "h", "d", "mo")
+
 #: Recent items are kept from this many seconds before the watermark's minute (1 h).
 RECENT_MARGIN_S: Final = 3600
 
-_MINUTES_1H: Final = 60
 _MINUTES_24H: Final = 1440
 _HOURS_7D: Final = 168
 _HOURS_30D: Final = 720
+_LOCAL_OFFSET_H: Final = 7  # UTC+7: local day d starts at UTC hour 24 d - 7
 
 Buckets = Mapping[int, Mapping[str, int]]
+#: ``(granularity, first index, last index)``, both ends included; empty if first > last.
+_Range = tuple[str, int, int]
 
 
 class Cutoffs(NamedTuple):
@@ -52,12 +71,14 @@ class Cutoffs(NamedTuple):
         minute: Minute buckets below this index can be dropped.
         hour: Hour buckets below this index can be dropped.
         day: Day buckets below this index can be dropped.
+        month: Month buckets below this index can be dropped.
         recent: Recent items with t below this (seconds) can be dropped.
     """
 
     minute: int
     hour: int
     day: int
+    month: int
     recent: float
 
 
@@ -68,21 +89,121 @@ def cutoffs(watermark: float) -> Cutoffs:
         watermark: Largest ``occurred_at`` seen (seconds since the epoch).
 
     Returns:
-        Minute buckets are kept for 25 h, hour buckets for 31 days, day buckets
-        for 400 days and recent items from an hour before the watermark's minute.
+        Minute buckets are kept for 26 h, hour buckets for 31 days, day buckets for
+        400 days, month buckets from the month 400 days back, and recent items from
+        an hour before the watermark's minute.
     """
     m = minute_index(watermark)
+    day = day_index(watermark) - 400
     return Cutoffs(
         minute=m - _MINUTES_24H - 120,
         hour=hour_index(watermark) - _HOURS_30D - 24,
-        day=day_index(watermark) - 400,
+        day=day,
+        month=month_of_day(day),
         recent=recent_from(watermark),
     )
+
+
+def shard_cutoffs(cut: Cutoffs) -> dict[str, int]:
+    """Shards wholly below the cutoffs: ``{granularity: first shard kept}``."""
+    return {
+        "m": cut.minute // 60,
+        "h": day_index(cut.hour * 3600.0),
+        "d": month_of_day(cut.day),
+        "mo": cut.month // 12,
+    }
 
 
 def recent_from(watermark: float) -> float:
     """Earliest time (seconds) of an item kept individually, for a watermark."""
     return float(minute_index(watermark) * 60 - RECENT_MARGIN_S)
+
+
+def bucket_slots(t: float) -> tuple[tuple[str, int, int], ...]:
+    """Where an item at time ``t`` is counted: ``(granularity, shard, bucket index)``.
+
+    Args:
+        t: Seconds since the epoch.
+
+    Returns:
+        One slot per granularity, in :data:`GRANULARITIES` order.
+    """
+    h = hour_index(t)
+    d = day_index(t)
+    mo = month_of_day(d)
+    return (("m", h, minute_index(t)), ("h", d, h), ("d", mo, d), ("mo", mo // 12, mo))
+
+
+def _day_start_hour(day: int) -> int:
+    return 24 * day - _LOCAL_OFFSET_H
+
+
+class _Plan(NamedTuple):
+    """The bucket ranges that make up each window at one clock minute."""
+
+    minute: int
+    today: tuple[_Range, ...]
+    others: dict[str, tuple[_Range, ...]]  # "month", "quarter", "year" exclude today
+    shards: dict[str, tuple[int, ...]]
+
+
+def _shards(ranges: list[_Range]) -> dict[str, tuple[int, ...]]:
+    out: dict[str, set[int]] = {g: set() for g in GRANULARITIES}
+    for g, lo, hi in ranges:
+        if lo > hi:
+            continue
+        if g == "m":
+            out[g].update(range(lo // 60, hi // 60 + 1))
+        elif g == "h":
+            out[g].update(range(day_index(lo * 3600.0), day_index(hi * 3600.0) + 1))
+        elif g == "d":
+            out[g].update(range(month_of_day(lo), month_of_day(hi) + 1))
+        else:
+            out[g].update(range(lo // 12, hi // 12 + 1))
+    return {g: tuple(sorted(s)) for g, s in out.items()}
+
+
+@lru_cache(maxsize=64)
+def _plan(m_t: int) -> _Plan:
+    h_t = m_t // 60
+    d_t = day_index(m_t * 60.0)
+    today_hour = _day_start_hour(d_t)
+    this_hour: _Range = ("m", 60 * h_t, m_t)
+    today = (("h", today_hour, h_t - 1), this_hour)
+    first = m_t - _MINUTES_24H + 1
+    h0 = first // 60
+    others: dict[str, tuple[_Range, ...]] = {
+        "1h": (("m", m_t - 59, m_t),),
+        "24h": (("m", first, 60 * h0 + 59), ("h", h0 + 1, h_t - 1), this_hour),
+    }
+    for window, span in (("7d", _HOURS_7D), ("30d", _HOURS_30D)):
+        start = h_t - span + 1
+        d0 = day_index(start * 3600.0)
+        others[window] = (
+            ("h", start, _day_start_hour(d0 + 1) - 1),
+            ("d", d0 + 1, d_t - 1),
+            ("h", today_hour, h_t),
+        )
+    d = day_of(d_t)
+    month = d.year * 12 + d.month - 1
+    days: _Range = ("d", d_t - (d.day - 1), d_t - 1)
+    others["month"] = (days,)
+    others["quarter"] = (("mo", d.year * 12 + 3 * ((d.month - 1) // 3), month - 1), days)
+    others["year"] = (("mo", d.year * 12, month - 1), days)
+    every = [r for rs in others.values() for r in rs] + list(today)
+    return _Plan(m_t, today, others, _shards(every))
+
+
+def shards_needed(clock: float) -> dict[str, tuple[int, ...]]:
+    """The shards :func:`compute_windows` reads at a clock.
+
+    Args:
+        clock: T, seconds since the epoch.
+
+    Returns:
+        ``{granularity: shard ids}``; at most 3 minute, 4 hour, 3 day and 1 month shards.
+    """
+    return _plan(minute_index(clock)).shards
 
 
 def _add(target: dict[str, int], counts: Mapping[str, int]) -> None:
@@ -94,15 +215,20 @@ def compute_windows(
     minute: Buckets,
     hour: Buckets,
     day: Buckets,
+    month: Buckets,
     recent: Iterable[tuple[str, float]],
     clock: float,
 ) -> dict[str, dict[str, int]]:
     """Count every series in every window at a clock.
 
+    The bucket mappings may hold any superset of the shards of
+    :func:`shards_needed` (a whole history works too); other buckets are ignored.
+
     Args:
         minute: Minute buckets ``{index: {series: count}}``.
         hour: Hour buckets.
         day: Local-day buckets.
+        month: Local-month buckets.
         recent: ``(series, t)`` of items whose time is at or after the
             watermark's minute (a superset of those in the clock's minute is fine).
         clock: T, seconds since the epoch.
@@ -110,39 +236,40 @@ def compute_windows(
     Returns:
         ``{window: {series: count}}``; series with a zero count are left out.
     """
-    out: dict[str, dict[str, int]] = {w: {} for w in WINDOWS}
-    m_t = minute_index(clock)
-    h_t = hour_index(clock)
-    d_t = day_index(clock)
-    today = out["today"]
-    for idx, counts in minute.items():
-        if idx > m_t:
-            continue
-        if idx > m_t - _MINUTES_1H:
-            _add(out["1h"], counts)
-        if idx > m_t - _MINUTES_24H:
-            _add(out["24h"], counts)
-        if day_index(idx * 60.0) == d_t:
-            _add(today, counts)
+    plan = _plan(minute_index(clock))
+    by_g: dict[str, Buckets] = {"m": minute, "h": hour, "d": day, "mo": month}
+    sums: dict[_Range, dict[str, int]] = {}
+
+    def total(ranges: tuple[_Range, ...], target: dict[str, int]) -> dict[str, int]:
+        for r in ranges:
+            part = sums.get(r)
+            if part is None:
+                part = sums[r] = {}
+                g, lo, hi = r
+                buckets = by_g[g]
+                if hi - lo + 1 < len(buckets):
+                    get = buckets.get
+                    for idx in range(lo, hi + 1):
+                        counts = get(idx)
+                        if counts:
+                            _add(part, counts)
+                else:
+                    for idx, counts in buckets.items():
+                        if lo <= idx <= hi:
+                            _add(part, counts)
+            _add(target, part)
+        return target
+
+    today = total(plan.today, {})
     for series, t in recent:
-        if t > clock and minute_index(t) == m_t:
+        if t > clock and t // 60 == plan.minute:
             today[series] = today.get(series, 0) - 1
-    for idx, counts in hour.items():
-        if h_t - _HOURS_30D < idx <= h_t:
-            _add(out["30d"], counts)
-            if idx > h_t - _HOURS_7D:
-                _add(out["7d"], counts)
-    d = day_of(d_t)
-    month_start = d_t - (d.day - 1)
-    quarter_start = d_t - (d - date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)).days
-    year_start = d_t - (d.timetuple().tm_yday - 1)
-    for idx, counts in day.items():
-        if year_start <= idx < d_t:
-            _add(out["year"], counts)
-            if idx >= quarter_start:
-                _add(out["quarter"], counts)
-                if idx >= month_start:
-                    _add(out["month"], counts)
-    for window in ("month", "quarter", "year"):
-        _add(out[window], today)
+    out: dict[str, dict[str, int]] = {}
+    for window in WINDOWS:
+        if window == "today":
+            out[window] = today
+        elif window in ("month", "quarter", "year"):
+            out[window] = total(plan.others[window], dict(today))
+        else:
+            out[window] = total(plan.others[window], {})
     return {w: {s: n for s, n in c.items() if n} for w, c in out.items()}

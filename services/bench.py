@@ -62,6 +62,7 @@ from services.bench_profile import parse_collapsed, shares
 from services.bench_report import Figure, Goal, Section, format_value, render, table
 from services.bench_state import (
     TEMPLATE_UNIT,
+    UNIT_KEYS,
     clone_units,
     memory_breakdown,
     registry_yaml,
@@ -519,10 +520,7 @@ def _run_scrape(cfg: BenchConfig, server: RedisServer) -> _Scrape:
     _say(f"scrape: writing the template unit's year through the worker's processor ({template})")
     write_log(RedisSettings(url=server.url, prefix=prefix), template, reg1, cfg.partitions)
     per_unit = memory_breakdown(client, prefix)
-    unit_bytes = sum(
-        v["bytes"] for k, v in per_unit.items() if k in ("tot", "m", "h", "d", "mi", "hi", "di",
-                                                        "rc", "open")
-    )  # fmt: skip
+    unit_bytes = sum(v["bytes"] for k, v in per_unit.items() if k in UNIT_KEYS)
     figures: list[Figure] = []
     used: dict[int, int] = {}
     have = 1
@@ -608,8 +606,9 @@ Redis: `INFO memory` `used_memory` before and after the first throughput run (th
 bench's private Redis, emptied before), and `MEMORY USAGE <key> SAMPLES 0` of every key
 of that run, grouped by key kind (see `ioc_monitor/redis_keys.py`). An *open dossier*
 costs its state in the `dos` hash plus its member of the unit's `open` zset; a
-*unit's window state* is all its bucket keys (`tot`, minute/hour/day hashes `m`/`h`/`d`,
-their indexes `mi`/`hi`/`di`, recent items `rc`), which serve all eight windows. The
+*unit's window state* is all its bucket keys (`tot`, the minute/hour/day/month shards
+`m`/`h`/`d`/`mo`, their indexes `mi`/`hi`/`di`/`moi`, recent items `rc`), which serve
+all eight windows. The
 per-unit figure at steady state comes from the scrape benchmark's template unit: a
 full simulated year (400 days) of one commune-level unit. Worker RSS is `VmHWM` from
 `/proc/<pid>/status` just before the worker is stopped.
@@ -626,7 +625,7 @@ full simulated year (400 days) of one commune-level unit. Worker RSS is `VmHWM` 
         dos_each = get("dos", "bytes") / max(get("dos", "elements"), 1)
         open_each = get("open", "bytes") / max(get("open", "elements"), 1)
         eid_each = get("eid", "bytes") / max(get("eid", "elements"), 1)
-        bucket_kinds = ("tot", "m", "h", "d", "mi", "hi", "di", "rc")
+        bucket_kinds = tuple(k for k in UNIT_KEYS if k != "open")
         unit_total = sum(get(k, "bytes") for k in bucket_kinds)
         section.figures += [
             Figure("Redis used_memory growth, whole throughput log", "MiB",

@@ -20,7 +20,7 @@ from ioc_monitor.config import KafkaSettings, RedisSettings, load
 from ioc_monitor.events import Rejection, parse_event
 from ioc_monitor.redis_keys import PartitionKeys
 from ioc_monitor.rules import DossierState, apply_event
-from ioc_monitor.timeutil import day_index, hour_index, minute_index
+from ioc_monitor.windows import bucket_slots
 from streams.app import redis_async
 from streams.processor import BatchProcessor, Record
 
@@ -114,11 +114,8 @@ class _Naive:
             await r.hset(k.dossiers, ev.dossier_id, state.encode())
             for item in items:
                 await r.hincrby(k.totals(item.unit), item.series, 1)
-                await r.hincrby(
-                    k.buckets(item.unit, "m"), f"{minute_index(item.t)}|{item.series}", 1
-                )
-                await r.hincrby(k.buckets(item.unit, "h"), f"{hour_index(item.t)}|{item.series}", 1)
-                await r.hincrby(k.buckets(item.unit, "d"), f"{day_index(item.t)}|{item.series}", 1)
+                for g, shard, idx in bucket_slots(item.t):
+                    await r.hincrby(k.buckets(item.unit, g, shard), f"{idx}|{item.series}", 1)
             if state.completed:
                 await r.zrem(k.open(state.unit), ev.dossier_id)
             elif state.received:

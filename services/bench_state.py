@@ -3,7 +3,7 @@
 The scrape benchmark needs the state of many busy units. Simulating thousands of units
 for a year is too slow, so one commune-level unit is simulated at its realistic volume
 (``ioc simulate``, 400 days: every day bucket the year window can use, 31 days of hour
-buckets, 25 h of minute buckets), written through the worker's own code path
+buckets, 26 h of minute buckets), written through the worker's own code path
 (:class:`streams.processor.BatchProcessor`, i.e. ``redis_writer.prepare``/``commit``)
 into 6 partitions, and its keys are then copied (``COPY``) to every other unit of the
 synthetic registry. Each unit thus carries the state of a full year at commune volume.
@@ -31,6 +31,7 @@ from streams.processor import BatchProcessor, Record
 
 __all__ = [
     "TEMPLATE_UNIT",
+    "UNIT_KEYS",
     "clone_units",
     "key_kind",
     "memory_breakdown",
@@ -42,7 +43,8 @@ __all__ = [
 
 #: Id of the simulated unit whose state is copied to the others.
 TEMPLATE_UNIT: Final = "bench-u00000"
-_UNIT_KEYS: Final = ("tot", "m", "h", "d", "mi", "hi", "di", "rc", "open")
+#: Key kinds of a unit's state (see ``ioc_monitor/redis_keys.py``).
+UNIT_KEYS: Final = ("tot", "m", "h", "d", "mo", "mi", "hi", "di", "moi", "rc", "open")
 _BATCH: Final = 2000
 
 
@@ -146,13 +148,20 @@ def clone_units(client: Any, prefix: str, source: str, targets: Sequence[str]) -
     parts = sorted(int(p) for p in client.smembers(global_key(prefix, "parts")))
     for p in parts:
         tag = PartitionKeys(prefix, p).tag
-        present = [k for k in _UNIT_KEYS if client.exists(f"{tag}:{k}:{source}")]
-        for start in range(0, len(targets), 500):
+        # <tag>:<kind>:<unit> and the bucket shards <tag>:<kind>:<unit>:<shard>
+        present: list[tuple[str, str]] = []
+        for kind in UNIT_KEYS:
+            head = f"{tag}:{kind}:"
+            for key in client.scan_iter(match=f"{head}{source}*", count=1000):
+                suffix = key.decode()[len(head + source) :]
+                if suffix == "" or suffix.startswith(":"):
+                    present.append((head, suffix))
+        for start in range(0, len(targets), 200):
             pipe = client.pipeline(transaction=False)
-            chunk = targets[start : start + 500]
+            chunk = targets[start : start + 200]
             for unit in chunk:
-                for kind in present:
-                    pipe.copy(f"{tag}:{kind}:{source}", f"{tag}:{kind}:{unit}", replace=True)
+                for head, suffix in present:
+                    pipe.copy(f"{head}{source}{suffix}", f"{head}{unit}{suffix}", replace=True)
             pipe.sadd(f"{tag}:units", *chunk)
             pipe.execute()
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ioc_testkit import WINDOWS, event, run, snap_at, ts, window_count
 
-from ioc_monitor.windows import compute_windows
+from ioc_monitor.timeutil import day_of
+from ioc_monitor.windows import bucket_slots, compute_windows, shards_needed
 
 ALL = frozenset(WINDOWS)
 CAL = frozenset({"today", "month", "quarter", "year"})
@@ -211,14 +216,26 @@ def _day(local_date: str) -> int:
     return int(ts(f"{local_date}T00:00:00+00:00") // 86400)
 
 
+def _month(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
 def test_compute_windows_minute_buckets_and_recent_items() -> None:
-    clock = ts(T1)
+    clock = ts(T1)  # 2026-03-10 12:00:30 local
     minute = {
         _minute("2026-03-10T11:00:00+07:00"): {"refused": 1},  # out of 1h
         _minute("2026-03-10T11:01:00+07:00"): {"refused": 2},
         _minute("2026-03-10T12:00:00+07:00"): {"received:postal": 3},
         _minute("2026-03-10T12:01:00+07:00"): {"refused": 50},  # after T's minute
-        _minute("2026-03-09T23:59:00+07:00"): {"completed:late": 4},  # other local day
+        _minute("2026-03-09T12:00:00+07:00"): {"refused": 60},  # 24 h before: out of 24h
+        _minute("2026-03-09T12:01:00+07:00"): {"completed:late": 4},  # first minute of 24h
+    }
+    # whole hours of today (and of the 24 h) come from hour buckets, not minutes
+    hour = {
+        _hour("2026-03-10T11:00:00+07:00"): {"refused": 3},  # = 1 + 2 above
+        _hour("2026-03-10T00:00:00+07:00"): {"refused": 5},
+        _hour("2026-03-09T23:00:00+07:00"): {"completed:late": 7},
+        _hour("2026-03-09T12:00:00+07:00"): {"refused": 60, "completed:late": 4},  # partial
     }
     recent = [
         ("received:postal", ts("2026-03-10T12:00:10+07:00")),
@@ -226,39 +243,126 @@ def test_compute_windows_minute_buckets_and_recent_items() -> None:
         ("received:postal", ts("2026-03-10T12:00:59+07:00")),  # after T
         ("refused", ts("2026-03-10T12:01:10+07:00")),  # later minute: ignored
     ]
-    out = compute_windows(minute, {}, {}, recent, clock)
+    out = compute_windows(minute, hour, {}, {}, recent, clock)
     assert out["1h"] == {"refused": 2, "received:postal": 3}
-    assert out["24h"] == {"refused": 3, "received:postal": 3, "completed:late": 4}
-    assert out["today"] == {"refused": 3, "received:postal": 1}
-    # month, quarter and year come from day buckets before today, plus today
+    # 24h: 09 Mar 12:01 minute (4 late) + hours 13:00 9 Mar .. 11:00 10 Mar + 12:00 minute
+    assert out["24h"] == {"completed:late": 4 + 7, "refused": 5 + 3, "received:postal": 3}
+    # today: hours 00:00..11:00 + minutes of 12:00 up to T, minus 2 items after T
+    assert out["today"] == {"refused": 8, "received:postal": 1}
+    # month, quarter and year: day and month buckets before today (none), plus today
     for w in ("month", "quarter", "year"):
-        assert out[w] == {"refused": 3, "received:postal": 1}
-    assert out["7d"] == {} and out["30d"] == {}
+        assert out[w] == {"refused": 8, "received:postal": 1}
+    # 7d and 30d: today's hour buckets up to T's hour; 9 March is a whole day inside
+    # both, so it comes from day buckets (none given here), not from its hours
+    assert out["7d"] == {"refused": 8}
+    assert out["30d"] == out["7d"]
 
 
-def test_compute_windows_hour_and_day_buckets() -> None:
-    clock = ts(T1)
+def test_compute_windows_hour_day_and_month_buckets() -> None:
+    clock = ts(T1)  # 2026-03-10 12:00:30 local
     hour = {
         _hour("2026-03-10T12:00:00+07:00"): {"refused": 1},
-        _hour("2026-03-03T13:00:00+07:00"): {"refused": 10},
+        _hour("2026-03-03T13:00:00+07:00"): {"refused": 10},  # first hour of 7d
         _hour("2026-03-03T12:00:00+07:00"): {"refused": 100},  # out of 7d
-        _hour("2026-02-08T13:00:00+07:00"): {"refused": 1000},
+        _hour("2026-02-08T13:00:00+07:00"): {"refused": 1000},  # first hour of 30d
         _hour("2026-02-08T12:00:00+07:00"): {"refused": 10000},  # out of 30d
         _hour("2026-03-10T13:00:00+07:00"): {"refused": 100000},  # after T's hour
     }
     day = {
-        _day("2026-03-10"): {"refused": 7},  # today: taken from minute buckets instead
+        _day("2026-03-10"): {"refused": 7},  # today: taken from hours and minutes instead
         _day("2026-03-09"): {"refused": 1},
+        _day("2026-03-04"): {"refused": 20},  # first whole day of 7d
+        _day("2026-03-03"): {"refused": 110},  # partial: hours are used for 7d
         _day("2026-03-01"): {"refused": 10},
         _day("2026-02-28"): {"refused": 100},
-        _day("2026-01-01"): {"refused": 1000},
-        _day("2025-12-31"): {"refused": 10000},
+        _day("2026-02-09"): {"refused": 200},  # first whole day of 30d
+        _day("2026-02-08"): {"refused": 11000},  # partial: hours are used for 30d
+        _day("2026-01-01"): {"refused": 1000},  # in a whole month: month buckets are used
         _day("2026-03-11"): {"refused": 100000},  # after today
     }
-    out = compute_windows({}, hour, day, [], clock)
-    assert out["7d"] == {"refused": 11}
-    assert out["30d"] == {"refused": 1111}
-    assert out["month"] == {"refused": 11}
-    assert out["quarter"] == {"refused": 1111}
-    assert out["year"] == {"refused": 1111}
+    month = {
+        _month(2026, 3): {"refused": 99},  # the current month: days are used
+        _month(2026, 2): {"refused": 300},
+        _month(2026, 1): {"refused": 5000},
+        _month(2025, 12): {"refused": 70000},  # last year
+    }
+    out = compute_windows({}, hour, day, month, [], clock)
+    # 7d: hour 3 Mar 13:00 + days 4..9 Mar + today's hours up to 12:00
+    assert out["7d"] == {"refused": 10 + (20 + 1) + 1}
+    # 30d: hour 8 Feb 13:00 + days 9 Feb..9 Mar + today's hours up to 12:00
+    assert out["30d"] == {"refused": 1000 + (200 + 100 + 10 + 110 + 20 + 1) + 1}
+    # month: days 1..9 March, plus today (minutes of 12:00 and hours before it: none)
+    assert out["month"] == {"refused": 10 + 110 + 20 + 1}
+    # quarter and year: January and February from month buckets, then days of March
+    assert out["quarter"] == {"refused": 5000 + 300 + 141}
+    assert out["year"] == out["quarter"]
     assert out["today"] == {} and out["1h"] == {} and out["24h"] == {}
+
+
+def test_shards_needed_and_bucket_slots() -> None:
+    clock = ts(T1)  # 2026-03-10 12:00:30 local = 05:00:30 UTC
+    h_t = _hour("2026-03-10T12:00:00+07:00")
+    shards = shards_needed(clock)
+    # minutes: this hour, the previous one (1h), the first hour of the 24h
+    assert shards["m"] == (h_t - 24, h_t - 1, h_t)
+    # hours: the first days of 30d and 7d, yesterday and today
+    assert shards["h"] == tuple(_day(d) for d in ("2026-02-08", "2026-03-03", "2026-03-09",
+                                                  "2026-03-10"))  # fmt: skip
+    assert shards["d"] == (_month(2026, 2), _month(2026, 3))
+    assert shards["mo"] == (2026,)
+    t = ts("2026-03-31T23:59:59+07:00")
+    assert bucket_slots(t) == (
+        ("m", _hour("2026-03-31T23:00:00+07:00"), _minute("2026-03-31T23:59:00+07:00")),
+        ("h", _day("2026-03-31"), _hour("2026-03-31T23:00:00+07:00")),
+        ("d", _month(2026, 3), _day("2026-03-31")),
+        ("mo", 2026, _month(2026, 3)),
+    )
+    # January: no earlier month of the year, so no month shard is read
+    assert shards_needed(ts("2026-01-20T10:00:00+07:00"))["mo"] == ()
+
+
+_ORIGIN = ts("2026-01-01T00:00:00+07:00")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    clock=st.floats(0, 3 * 365 * 86400.0),
+    offsets=st.lists(st.floats(-400 * 86400.0, 2 * 3600.0), max_size=60),
+)
+def test_compute_windows_on_the_needed_shards_equals_the_definition(
+    clock: float, offsets: list[float]
+) -> None:
+    """Hierarchical sums over only the shards read equal KPIS.md's definition, item by item."""
+    T = _ORIGIN + clock
+    times = [T + o for o in offsets]
+    full: dict[str, dict[int, dict[str, int]]] = {g: {} for g in ("m", "h", "d", "mo")}
+    read: dict[str, dict[int, dict[str, int]]] = {g: {} for g in ("m", "h", "d", "mo")}
+    need = shards_needed(T)
+    for t in times:
+        for g, shard, idx in bucket_slots(t):
+            counts = full[g].setdefault(idx, {})
+            counts["refused"] = counts.get("refused", 0) + 1
+            if shard in need[g]:
+                read[g][idx] = full[g][idx]
+    recent = [("refused", t) for t in times if int(t // 60) == int(T // 60)]
+    m_t, h_t, d = int(T // 60), int(T // 3600), day_of(int((T + 7 * 3600) // 86400))
+
+    def local(t: float) -> date:
+        return day_of(int((t + 7 * 3600) // 86400))
+
+    def quarter(x: date) -> tuple[int, int]:
+        return x.year, (x.month - 1) // 3
+
+    expected = {
+        "1h": sum(1 for t in times if m_t - 60 < t // 60 <= m_t),
+        "24h": sum(1 for t in times if m_t - 1440 < t // 60 <= m_t),
+        "7d": sum(1 for t in times if h_t - 168 < t // 3600 <= h_t),
+        "30d": sum(1 for t in times if h_t - 720 < t // 3600 <= h_t),
+        "today": sum(1 for t in times if t <= T and local(t) == d),
+        "month": sum(1 for t in times if t <= T and local(t).replace(day=1) == d.replace(day=1)),
+        "quarter": sum(1 for t in times if t <= T and quarter(local(t)) == quarter(d)),
+        "year": sum(1 for t in times if t <= T and local(t).year == d.year),
+    }
+    want = {w: ({"refused": n} if n else {}) for w, n in expected.items()}
+    assert compute_windows(full["m"], full["h"], full["d"], full["mo"], recent, T) == want
+    assert compute_windows(read["m"], read["h"], read["d"], read["mo"], recent, T) == want

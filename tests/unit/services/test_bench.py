@@ -141,7 +141,8 @@ def test_synthetic_registry_is_a_valid_registry() -> None:
 
 def test_key_kinds_of_the_layout() -> None:
     assert key_kind("p", "p:{3}:dos") == "dos"
-    assert key_kind("p", "p:{3}:m:bench-u00001") == "m"
+    assert key_kind("p", "p:{3}:m:bench-u00001:496065") == "m"
+    assert key_kind("p", "p:{3}:moi:bench-u00001") == "moi"
     assert key_kind("p", "p:{12}:open:u") == "open"
     assert key_kind("p", "p:parts") == "global"
 
