@@ -1,31 +1,34 @@
 """Read a :class:`Snapshot` from Redis at a clock (the exporter's scrape path).
 
 Three round trips whatever the number of units: the partitions; each partition's
-watermark and units; then, in one MULTI/EXEC so that a worker's commit cannot land
-between two reads, the pipeline counters and every unit's counts. Of the bucket
-shards only those the clock needs are read (:func:`ioc_monitor.windows.shards_needed`):
-at most 11 per unit and partition, whatever the length of the history. Partitions are
-merged by adding their counts (each dossier lives in exactly one partition). On a
-Redis Cluster a transaction must stay in one hash slot, so the last step is one
-MULTI/EXEC per partition (a commit is atomic per partition, so each partition's
-figures are still read from one instant).
+watermark (which fixes the event clock); then one read script per partition, all in
+one MULTI/EXEC so that a worker's commit cannot land between two reads. The script
+(:data:`_READ_LUA`) returns the partition's pipeline counters and, for every unit,
+its totals, open dossiers and only the buckets the clock needs
+(:func:`ioc_monitor.windows.shard_spans`): a whole shard when it is small, else just
+the fields in the needed index range (``HMGET``). Partitions are then merged by
+adding their counts (each dossier lives in exactly one partition). On a Redis
+Cluster a transaction must stay in one hash slot, so each partition's script runs
+on its own (a script is atomic, so each partition is still read from one instant).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
+import orjson
 from redis import Redis
 from redis.cluster import RedisCluster
+from redis.commands.core import Script
 
 from ioc_monitor.events import REASONS
 from ioc_monitor.redis_keys import PartitionKeys, global_key
 from ioc_monitor.rules import SERIES
 from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
 from ioc_monitor.timeutil import minute_index
-from ioc_monitor.windows import GRANULARITIES, shards_needed
+from ioc_monitor.windows import shard_spans
 
 __all__ = ["read_snapshot"]
 
@@ -35,20 +38,22 @@ _Buckets = defaultdict[int, dict[str, int]]
 _SERIES_NAMES: dict[bytes, str] = {}
 
 
-def _merge_buckets(raws: list[dict[bytes, bytes]]) -> _Buckets:
-    """Add up one unit's bucket shards of every partition, then split the fields.
+def _merge_buckets(flats: list[list[bytes]]) -> _Buckets:
+    """Add up one unit's buckets of every partition, then split the fields.
+
+    Args:
+        flats: Per partition, ``[field, value, field, value, ...]`` as the read script
+            returns them.
 
     The partitions share most ``<index>|<series>`` fields, so adding the raw fields
     first decodes each distinct field once (the scrape's hot loop).
     """
-    if len(raws) == 1:
-        merged = {f: int(v) for f, v in raws[0].items()}
-    else:
-        merged = {}
-        get = merged.get
-        for raw in raws:
-            for f, v in raw.items():
-                merged[f] = get(f, 0) + int(v)
+    merged: dict[bytes, int] = {}
+    get = merged.get
+    for flat in flats:
+        it = iter(flat)
+        for f, v in zip(it, it, strict=True):
+            merged[f] = get(f, 0) + int(v)
     target: _Buckets = defaultdict(dict)
     names = _SERIES_NAMES
     for f, n in merged.items():
@@ -86,28 +91,66 @@ def _pipeline_counters(
     return processed, duplicate, rejected, watermark, last_processed, lag
 
 
-class _Transactions:
-    """Commands queued in one MULTI/EXEC, or one per partition on a Redis Cluster."""
+_READ_LUA: Final = """
+local tag, t, m_end = ARGV[1], ARGV[2], ARGV[3]
+local spans, series = cjson.decode(ARGV[4]), cjson.decode(ARGV[5])
+local out = {redis.call('HGETALL', tag .. ':stats')}
+local gs = {m = 3, h = 4, d = 5, mo = 6}
+for _, unit in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local row = {unit, redis.call('HGETALL', tag .. ':tot:' .. unit), {}, {}, {}, {}}
+  for _, s in ipairs(spans) do
+    local key = tag .. ':' .. s[1] .. ':' .. unit .. ':' .. s[2]
+    local n = redis.call('HLEN', key)
+    if n > 0 then
+      local parts = row[gs[s[1]]]
+      if n <= (s[4] - s[3] + 1) * #series then
+        parts[#parts + 1] = redis.call('HGETALL', key)
+      else
+        local names, flat = {}, {}
+        for idx = s[3], s[4] do
+          for _, name in ipairs(series) do names[#names + 1] = idx .. '|' .. name end
+        end
+        local values = redis.call('HMGET', key, unpack(names))
+        for i = 1, #names do
+          if values[i] then
+            flat[#flat + 1] = names[i]
+            flat[#flat + 1] = values[i]
+          end
+        end
+        parts[#parts + 1] = flat
+      end
+    end
+  end
+  local open = tag .. ':open:' .. unit
+  if t == '' then
+    row[7], row[8], row[9] = {}, redis.call('ZCARD', open), 0
+  else
+    row[7] = redis.call('ZRANGEBYSCORE', tag .. ':rc:' .. unit, '(' .. t, '(' .. m_end,
+                        'WITHSCORES')
+    row[8], row[9] = redis.call('ZCARD', open), redis.call('ZCOUNT', open, '-inf', '(' .. t)
+  end
+  out[#out + 1] = row
+end
+return out
+"""
+_SERIES_JSON: Final = orjson.dumps(list(SERIES))
 
-    def __init__(self, client: Redis) -> None:
-        self._client = client
-        self._per_partition = isinstance(client, RedisCluster)
-        self._pipes: dict[int, Any] = {}
-        self._where: list[tuple[int, int]] = []
 
-    def on(self, keys: PartitionKeys) -> Any:
-        """The pipeline for one command on a key of ``keys``' partition."""
-        slot = keys.partition if self._per_partition else -1
-        pipe = self._pipes.get(slot)
-        if pipe is None:
-            pipe = self._pipes[slot] = self._client.pipeline(transaction=True)
-        self._where.append((slot, len(pipe)))
-        return pipe
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    it = iter(flat)
+    return dict(zip(it, it, strict=True))
 
-    def execute(self) -> list[Any]:
-        """Run the transactions; results in the order the commands were queued."""
-        results = {slot: pipe.execute() for slot, pipe in self._pipes.items()}
-        return [results[slot][i] for slot, i in self._where]
+
+def _run_scripts(
+    client: Redis, script: Script, keys: list[PartitionKeys], args: list[list[Any]]
+) -> list[Any]:
+    """One read script per partition: in one MULTI/EXEC, or one by one on a Redis Cluster."""
+    if isinstance(client, RedisCluster):
+        return [script(keys=[k.units], args=a) for k, a in zip(keys, args, strict=True)]
+    pipe = client.pipeline(transaction=True)
+    for k, a in zip(keys, args, strict=True):
+        script(keys=[k.units], args=a, client=pipe)
+    return list(pipe.execute())
 
 
 def read_snapshot(
@@ -133,77 +176,51 @@ def read_snapshot(
     pipe = client.pipeline(transaction=False)
     pipe.smembers(global_key(prefix, "parts"))
     (parts_raw,) = pipe.execute()
-    parts = sorted(int(p) for p in parts_raw)
-    keys = [PartitionKeys(prefix, p) for p in parts]
+    keys = [PartitionKeys(prefix, p) for p in sorted(int(p) for p in parts_raw)]
     for k in keys:
         pipe.hget(k.stats, "wm")
-        pipe.smembers(k.units)
-    res = pipe.execute()
     watermark: float | None = None
-    unit_parts: dict[str, list[PartitionKeys]] = defaultdict(list)
-    for i, k in enumerate(keys):
-        wm_raw = res[2 * i]
+    for wm_raw in pipe.execute() if keys else []:
         if wm_raw is not None:
             watermark = float(wm_raw) if watermark is None else max(watermark, float(wm_raw))
-        for unit in res[2 * i + 1]:
-            unit_parts[unit.decode()].append(k)
     t: float | None
     if clock == "event":
         t = watermark
     else:
         t = time.time() if now is None else now
-    order = sorted(unit_parts)
-    need = {g: () for g in GRANULARITIES} if t is None else shards_needed(t)
-    shard_list = [(g, shard) for g in GRANULARITIES for shard in need[g]]
-    per_unit = 4 + len(shard_list)
-    # One MULTI/EXEC: the counts of every unit, and the pipeline counters, from the
-    # same instant (a worker's commit cannot land between two of these reads).
-    tx = _Transactions(client)
-    for k in keys:
-        tx.on(k).hgetall(k.stats)
-    for unit in order:
-        for k in unit_parts[unit]:
-            tx.on(k).hgetall(k.totals(unit))
-            for g, shard in shard_list:
-                tx.on(k).hgetall(k.buckets(unit, g, shard))
-            if t is None:
-                tx.on(k).zrange(k.recent(unit), 0, 0, withscores=True)
-                tx.on(k).zcard(k.open(unit))
-                tx.on(k).zcard(k.open(unit))
-            else:
-                m_end = (minute_index(t) + 1) * 60
-                tx.on(k).zrange(
-                    k.recent(unit), f"({t!r}", f"({m_end}", byscore=True, withscores=True
-                )
-                tx.on(k).zcard(k.open(unit))
-                tx.on(k).zcount(k.open(unit), "-inf", f"({t!r}")
-    res = tx.execute() if keys else []
+    spans = [] if t is None else [list(s) for s in shard_spans(t)]
+    clock_args = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
+    spans_json = orjson.dumps(spans)
+    script = client.register_script(_READ_LUA)
+    args = [[k.tag, *clock_args, spans_json, _SERIES_JSON] for k in keys]
+    results = _run_scripts(client, script, keys, args) if keys else []
     processed, duplicate, rejected, watermark, last_processed, lag = _pipeline_counters(
-        keys, res[: len(keys)]
+        keys, [_pairs(r[0]) for r in results]
     )
-    res = res[len(keys) :]
+    rows: dict[bytes, list[list[Any]]] = defaultdict(list)
+    for result in results:
+        for row in result[1:]:
+            rows[row[0]].append(row)
     units: dict[str, UnitFigures] = {}
-    pos = 0
-    for unit in order:
+    for raw_unit in sorted(rows):
         totals = dict.fromkeys(SERIES, 0)
-        raws: dict[str, list[dict[bytes, bytes]]] = {g: [] for g in GRANULARITIES}
+        flats: list[list[list[bytes]]] = [[], [], [], []]
         recent: list[tuple[str, float]] = []
         in_progress = overdue = 0
-        for _ in unit_parts[unit]:
-            tot = res[pos]
-            for (g, _shard), raw in zip(shard_list, res[pos + 1 : pos + per_unit - 3], strict=True):
-                if raw:
-                    raws[g].append(raw)
-            rc, card, over = res[pos + per_unit - 3 : pos + per_unit]
-            pos += per_unit
-            for f, v in tot.items():
-                totals[f.decode()] = totals.get(f.decode(), 0) + int(v)
-            if t is not None:
-                recent.extend((member.decode().partition("|")[0], score) for member, score in rc)
-                overdue += int(over)
-            in_progress += int(card)
-        minute, hour, day, month = (_merge_buckets(raws[g]) for g in GRANULARITIES)
-        units[unit] = unit_figures(
+        for row in rows[raw_unit]:
+            tot = row[1]
+            for i in range(0, len(tot), 2):
+                series = tot[i].decode()
+                totals[series] = totals.get(series, 0) + int(tot[i + 1])
+            for g in range(4):
+                flats[g] += row[2 + g]
+            rc = row[6]
+            for i in range(0, len(rc), 2):
+                recent.append((rc[i].decode().partition("|")[0], float(rc[i + 1])))
+            in_progress += int(row[7])
+            overdue += int(row[8])
+        minute, hour, day, month = (_merge_buckets(f) for f in flats)
+        units[raw_unit.decode()] = unit_figures(
             totals, minute, hour, day, month, recent, in_progress, overdue, t
         )
     return Snapshot(

@@ -19,6 +19,7 @@ __all__ = [
     "day_of",
     "hour_index",
     "minute_index",
+    "month_first_day",
     "month_of_day",
     "parse_timestamp",
 ]
@@ -102,3 +103,8 @@ def month_of_day(index: int) -> int:
     """Return the local calendar month of a local day index, as ``year * 12 + month - 1``."""
     d = day_of(index)
     return d.year * 12 + d.month - 1
+
+
+def month_first_day(month: int) -> int:
+    """Return the local day index of the first day of a month (see :func:`month_of_day`)."""
+    return date(month // 12, month % 12 + 1, 1).toordinal() - _EPOCH_ORDINAL

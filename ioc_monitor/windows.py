@@ -30,7 +30,14 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from ioc_monitor.timeutil import day_index, day_of, hour_index, minute_index, month_of_day
+from ioc_monitor.timeutil import (
+    day_index,
+    day_of,
+    hour_index,
+    minute_index,
+    month_first_day,
+    month_of_day,
+)
 
 __all__ = [
     "GRANULARITIES",
@@ -42,6 +49,7 @@ __all__ = [
     "cutoffs",
     "recent_from",
     "shard_cutoffs",
+    "shard_spans",
     "shards_needed",
 ]
 
@@ -144,23 +152,49 @@ class _Plan(NamedTuple):
     minute: int
     today: tuple[_Range, ...]
     others: dict[str, tuple[_Range, ...]]  # "month", "quarter", "year" exclude today
-    shards: dict[str, tuple[int, ...]]
+    spans: tuple[tuple[str, int, int, int], ...]
 
 
-def _shards(ranges: list[_Range]) -> dict[str, tuple[int, ...]]:
-    out: dict[str, set[int]] = {g: set() for g in GRANULARITIES}
+def _shard_bounds(g: str, shard: int) -> tuple[int, int]:
+    """First and last bucket index of a shard."""
+    if g == "m":
+        return 60 * shard, 60 * shard + 59
+    if g == "h":
+        return _day_start_hour(shard), _day_start_hour(shard + 1) - 1
+    if g == "d":
+        return month_first_day(shard), month_first_day(shard + 1) - 1
+    return 12 * shard, 12 * shard + 11
+
+
+def _shard_of(g: str, idx: int) -> int:
+    if g == "m":
+        return idx // 60
+    if g == "h":
+        return day_index(idx * 3600.0)
+    if g == "d":
+        return month_of_day(idx)
+    return idx // 12
+
+
+def _spans(ranges: list[_Range]) -> tuple[tuple[str, int, int, int], ...]:
+    """``(granularity, shard, first, last)``: the bucket indexes needed in each shard."""
+    spans: dict[tuple[str, int], tuple[int, int]] = {}
     for g, lo, hi in ranges:
         if lo > hi:
             continue
-        if g == "m":
-            out[g].update(range(lo // 60, hi // 60 + 1))
-        elif g == "h":
-            out[g].update(range(day_index(lo * 3600.0), day_index(hi * 3600.0) + 1))
-        elif g == "d":
-            out[g].update(range(month_of_day(lo), month_of_day(hi) + 1))
-        else:
-            out[g].update(range(lo // 12, hi // 12 + 1))
-    return {g: tuple(sorted(s)) for g, s in out.items()}
+        for shard in range(_shard_of(g, lo), _shard_of(g, hi) + 1):
+            first, last = _shard_bounds(g, shard)
+            a, b = max(lo, first), min(hi, last)
+            if (g, shard) in spans:
+                a0, b0 = spans[(g, shard)]
+                a, b = min(a, a0), max(b, b0)
+            spans[(g, shard)] = (a, b)
+    return tuple(
+        (g, shard, a, b)
+        for g in GRANULARITIES
+        for (g2, shard), (a, b) in sorted(spans.items())
+        if g2 == g
+    )
 
 
 @lru_cache(maxsize=64)
@@ -191,19 +225,26 @@ def _plan(m_t: int) -> _Plan:
     others["quarter"] = (("mo", d.year * 12 + 3 * ((d.month - 1) // 3), month - 1), days)
     others["year"] = (("mo", d.year * 12, month - 1), days)
     every = [r for rs in others.values() for r in rs] + list(today)
-    return _Plan(m_t, today, others, _shards(every))
+    return _Plan(m_t, today, others, _spans(every))
 
 
-def shards_needed(clock: float) -> dict[str, tuple[int, ...]]:
-    """The shards :func:`compute_windows` reads at a clock.
+def shard_spans(clock: float) -> tuple[tuple[str, int, int, int], ...]:
+    """The buckets :func:`compute_windows` reads at a clock, shard by shard.
 
     Args:
         clock: T, seconds since the epoch.
 
     Returns:
-        ``{granularity: shard ids}``; at most 3 minute, 4 hour, 3 day and 1 month shards.
+        ``(granularity, shard, first index, last index)`` in :data:`GRANULARITIES`
+        order; at most 3 minute, 4 hour, 3 day and 1 month shard.
     """
-    return _plan(minute_index(clock)).shards
+    return _plan(minute_index(clock)).spans
+
+
+def shards_needed(clock: float) -> dict[str, tuple[int, ...]]:
+    """The shard ids of :func:`shard_spans`, per granularity."""
+    spans = shard_spans(clock)
+    return {g: tuple(shard for g2, shard, _, _ in spans if g2 == g) for g in GRANULARITIES}
 
 
 def _add(target: dict[str, int], counts: Mapping[str, int]) -> None:

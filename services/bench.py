@@ -66,6 +66,7 @@ from services.bench_state import (
     clone_units,
     memory_breakdown,
     registry_yaml,
+    scrape_parts,
     template_log,
     unit_ids,
     write_log,
@@ -549,6 +550,14 @@ def _run_scrape(cfg: BenchConfig, server: RedisServer) -> _Scrape:
                     sum(1 for x in body.splitlines() if x and not x.startswith(b"#"))
                 )
         figures += [t, size, lines]
+        if count == 1000:
+            read = Figure("of which read_snapshot (Redis, merge, windows), 1,000 units", "ms")
+            expo = Figure("of which families + text exposition, 1,000 units", "ms")
+            for _ in range(max(cfg.runs, 3)):
+                r, e = scrape_parts(client, prefix, reg)
+                read.values.append(1000 * r)
+                expo.values.append(1000 * e)
+            figures += [read, expo]
     client.flushall()
     client.close()
     return _Scrape(figures, unit_bytes, used)
@@ -925,7 +934,9 @@ commune-level units whose Redis state is a full simulated year per unit (see
 `services/bench_state.py`: one unit simulated for 400 days at commune volume, written
 through the worker's `BatchProcessor` into 6 partitions, its keys copied to every other
 unit). Wall time of `GET /metrics` (one warm-up scrape first), body size and number of
-samples.
+samples. At 1,000 units the two halves of a scrape are also timed in the bench's own
+process: `read_snapshot` (the read scripts, merging 6 partitions, window sums) and
+rendering the families plus prometheus-client's `generate_latest`.
 """,
         sc.figures,
     )

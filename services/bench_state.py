@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,7 @@ __all__ = [
     "key_kind",
     "memory_breakdown",
     "registry_yaml",
+    "scrape_parts",
     "template_log",
     "unit_ids",
     "write_log",
@@ -210,3 +212,37 @@ def memory_breakdown(client: Any, prefix: str) -> dict[str, dict[str, int]]:
         for kind, count in zip(kinds, pipe.execute(), strict=True):
             out[kind]["elements"] += int(count)
     return dict(out)
+
+
+def scrape_parts(client: Any, prefix: str, units: Path) -> tuple[float, float]:
+    """Time the two halves of a scrape in this process, at the event clock.
+
+    Args:
+        client: Sync Redis client.
+        prefix: Key prefix.
+        units: The unit registry file.
+
+    Returns:
+        Seconds spent in ``read_snapshot`` (Redis reads, merge, window sums) and in
+        rendering the families plus prometheus-client's text exposition.
+    """
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.core import Metric
+
+    from ioc_monitor.collector import render_snapshot
+    from ioc_monitor.redis_reader import read_snapshot
+
+    registry = load_registry(units)
+    start = time.perf_counter()
+    snap = read_snapshot(client, prefix, "event")
+    read = time.perf_counter() - start
+
+    class _Families:
+        def collect(self) -> Iterable[Metric]:
+            return render_snapshot(snap, registry)
+
+    target = CollectorRegistry(auto_describe=False)
+    target.register(_Families())
+    start = time.perf_counter()
+    generate_latest(target)
+    return read, time.perf_counter() - start
