@@ -1,15 +1,14 @@
 """Read a :class:`Snapshot` from Redis at a clock (the exporter's scrape path).
 
 Three round trips whatever the number of units: the partitions; each partition's
-watermark (which fixes the event clock); then one read script per partition, all in
-one MULTI/EXEC so that a worker's commit cannot land between two reads. The script
-(:data:`_READ_LUA`) returns the partition's pipeline counters and, for every unit,
-its totals, open dossiers and only the buckets the clock needs
-(:func:`ioc_monitor.windows.shard_spans`): a whole shard when it is small, else just
-the fields in the needed index range (``HMGET``). Partitions are then merged by
-adding their counts (each dossier lives in exactly one partition). On a Redis
-Cluster a transaction must stay in one hash slot, so each partition's script runs
-on its own (a script is atomic, so each partition is still read from one instant).
+watermark (which fixes the event clock); then one read script
+(:data:`ioc_monitor.redis_read_lua.READ_LUA`) over every partition, so that a
+worker's commit cannot land between two reads. It returns the pipeline counters and,
+for every unit, its totals, open dossiers and only the buckets the clock needs
+(:func:`ioc_monitor.windows.shard_spans`), already added up over the partitions
+(each dossier lives in exactly one partition). On a Redis Cluster a script must stay
+in one hash slot, so it runs once per partition (each partition is still read from
+one instant) and the partitions are added up here.
 """
 
 from __future__ import annotations
@@ -21,14 +20,14 @@ from typing import Any, Final, Literal
 import orjson
 from redis import Redis
 from redis.cluster import RedisCluster
-from redis.commands.core import Script
 
 from ioc_monitor.events import REASONS
 from ioc_monitor.redis_keys import PartitionKeys, global_key
+from ioc_monitor.redis_read_lua import READ_LUA
 from ioc_monitor.rules import SERIES
 from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
 from ioc_monitor.timeutil import minute_index
-from ioc_monitor.windows import shard_spans
+from ioc_monitor.windows import shard_bounds, shard_spans
 
 __all__ = ["read_snapshot"]
 
@@ -91,48 +90,6 @@ def _pipeline_counters(
     return processed, duplicate, rejected, watermark, last_processed, lag
 
 
-_READ_LUA: Final = """
-local tag, t, m_end = ARGV[1], ARGV[2], ARGV[3]
-local spans, series = cjson.decode(ARGV[4]), cjson.decode(ARGV[5])
-local out = {redis.call('HGETALL', tag .. ':stats')}
-local gs = {m = 3, h = 4, d = 5, mo = 6}
-for _, unit in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local row = {unit, redis.call('HGETALL', tag .. ':tot:' .. unit), {}, {}, {}, {}}
-  for _, s in ipairs(spans) do
-    local key = tag .. ':' .. s[1] .. ':' .. unit .. ':' .. s[2]
-    local n = redis.call('HLEN', key)
-    if n > 0 then
-      local parts = row[gs[s[1]]]
-      if n <= (s[4] - s[3] + 1) * #series then
-        parts[#parts + 1] = redis.call('HGETALL', key)
-      else
-        local names, flat = {}, {}
-        for idx = s[3], s[4] do
-          for _, name in ipairs(series) do names[#names + 1] = idx .. '|' .. name end
-        end
-        local values = redis.call('HMGET', key, unpack(names))
-        for i = 1, #names do
-          if values[i] then
-            flat[#flat + 1] = names[i]
-            flat[#flat + 1] = values[i]
-          end
-        end
-        parts[#parts + 1] = flat
-      end
-    end
-  end
-  local open = tag .. ':open:' .. unit
-  if t == '' then
-    row[7], row[8], row[9] = {}, redis.call('ZCARD', open), 0
-  else
-    row[7] = redis.call('ZRANGEBYSCORE', tag .. ':rc:' .. unit, '(' .. t, '(' .. m_end,
-                        'WITHSCORES')
-    row[8], row[9] = redis.call('ZCARD', open), redis.call('ZCOUNT', open, '-inf', '(' .. t)
-  end
-  out[#out + 1] = row
-end
-return out
-"""
 _SERIES_JSON: Final = orjson.dumps(list(SERIES))
 
 
@@ -141,16 +98,12 @@ def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
     return dict(zip(it, it, strict=True))
 
 
-def _run_scripts(
-    client: Redis, script: Script, keys: list[PartitionKeys], args: list[list[Any]]
-) -> list[Any]:
-    """One read script per partition: in one MULTI/EXEC, or one by one on a Redis Cluster."""
+def _run_script(client: Redis, keys: list[PartitionKeys], clock_args: list[Any]) -> list[Any]:
+    """The read script over every partition at once, or one by one on a Redis Cluster."""
+    script = client.register_script(READ_LUA)
     if isinstance(client, RedisCluster):
-        return [script(keys=[k.units], args=a) for k, a in zip(keys, args, strict=True)]
-    pipe = client.pipeline(transaction=True)
-    for k, a in zip(keys, args, strict=True):
-        script(keys=[k.units], args=a, client=pipe)
-    return list(pipe.execute())
+        return [script(keys=[k.units], args=[*clock_args, k.tag]) for k in keys]
+    return [script(keys=[k.units for k in keys], args=[*clock_args, *(k.tag for k in keys)])]
 
 
 def read_snapshot(
@@ -188,14 +141,12 @@ def read_snapshot(
         t = watermark
     else:
         t = time.time() if now is None else now
-    spans = [] if t is None else [list(s) for s in shard_spans(t)]
-    clock_args = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
-    spans_json = orjson.dumps(spans)
-    script = client.register_script(_READ_LUA)
-    args = [[k.tag, *clock_args, spans_json, _SERIES_JSON] for k in keys]
-    results = _run_scripts(client, script, keys, args) if keys else []
+    spans = [] if t is None else [[*s, s[2:] == shard_bounds(*s[:2])] for s in shard_spans(t)]
+    clock_args: list[Any] = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
+    clock_args += [orjson.dumps(spans), _SERIES_JSON]
+    results = _run_script(client, keys, clock_args) if keys else []
     processed, duplicate, rejected, watermark, last_processed, lag = _pipeline_counters(
-        keys, [_pairs(r[0]) for r in results]
+        keys, [_pairs(stats) for r in results for stats in r[0]]
     )
     rows: dict[bytes, list[list[Any]]] = defaultdict(list)
     for result in results:
@@ -213,7 +164,7 @@ def read_snapshot(
                 series = tot[i].decode()
                 totals[series] = totals.get(series, 0) + int(tot[i + 1])
             for g in range(4):
-                flats[g] += row[2 + g]
+                flats[g].append(row[2 + g])
             rc = row[6]
             for i in range(0, len(rc), 2):
                 recent.append((rc[i].decode().partition("|")[0], float(rc[i + 1])))

@@ -48,6 +48,7 @@ __all__ = [
     "compute_windows",
     "cutoffs",
     "recent_from",
+    "shard_bounds",
     "shard_cutoffs",
     "shard_spans",
     "shards_needed",
@@ -155,7 +156,7 @@ class _Plan(NamedTuple):
     spans: tuple[tuple[str, int, int, int], ...]
 
 
-def _shard_bounds(g: str, shard: int) -> tuple[int, int]:
+def shard_bounds(g: str, shard: int) -> tuple[int, int]:
     """First and last bucket index of a shard."""
     if g == "m":
         return 60 * shard, 60 * shard + 59
@@ -183,7 +184,7 @@ def _spans(ranges: list[_Range]) -> tuple[tuple[str, int, int, int], ...]:
         if lo > hi:
             continue
         for shard in range(_shard_of(g, lo), _shard_of(g, hi) + 1):
-            first, last = _shard_bounds(g, shard)
+            first, last = shard_bounds(g, shard)
             a, b = max(lo, first), min(hi, last)
             if (g, shard) in spans:
                 a0, b0 = spans[(g, shard)]
