@@ -826,7 +826,7 @@ stream takes and acknowledges them). The worker runs on uvloop with
 `streams.fast_consumer.IocConsumer`, which hands a message off inline instead of
 Faust's four-task race per message and does not sleep a whole second when every
 partition's stream buffer is full: together they took the Faust floor from about
-14,000 to about 35,000 messages/s on this machine.
+14,000 to 32,000–35,000 messages/s on this machine (it varies between runs; see the table).
 """
     if py_spy() is None or not raw.exists():
         return Section("1b. Profile of the worker", method + "\nSkipped: py-spy is not installed.")
