@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import ssl
+import tempfile
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -133,6 +135,9 @@ def build_app(
         kafka.group,
         broker=[f"kafka://{b.strip()}" for b in kafka.bootstrap.split(",")],
         store="memory://",
+        # Faust wants a data directory even with memory tables; by default it makes
+        # "<group>-data/" in the working directory. Keep it out of the checkout.
+        datadir=str(Path(tempfile.gettempdir()) / "ioc-faust" / kafka.group),
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         topic_disable_leader=True,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -74,3 +76,14 @@ def test_exit_on_failure_ends_the_process_with_status_70() -> None:
     assert proc.returncode == EXIT_AGENT_FAILED == 70
     assert "still running" not in proc.stdout
     assert "the KPI agent failed (RuntimeError: topic authorization failed)" in proc.stderr
+
+
+def test_faust_data_directory_is_outside_the_working_directory() -> None:
+    app, _ = build_app(
+        KafkaSettings(bootstrap="127.0.0.1:1", topic="t-dir", group="g-dir"),
+        RedisSettings(url="redis://127.0.0.1:1/0"),
+        load_registry(None),
+    )
+    datadir = Path(app.conf.datadir).resolve()
+    assert datadir == Path(tempfile.gettempdir()).resolve() / "ioc-faust" / "g-dir"
+    assert Path.cwd().resolve() not in datadir.parents
