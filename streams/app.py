@@ -136,8 +136,9 @@ def build_app(
         broker=[f"kafka://{b.strip()}" for b in kafka.bootstrap.split(",")],
         store="memory://",
         # Faust wants a data directory even with memory tables; by default it makes
-        # "<group>-data/" in the working directory. Keep it out of the checkout.
-        datadir=str(Path(tempfile.gettempdir()) / "ioc-faust" / kafka.group),
+        # "<group>-data/" in the working directory. Keep it out of the checkout (Faust
+        # creates only the last path component, so it sits directly in the temp dir).
+        datadir=str(Path(tempfile.gettempdir()) / f"ioc-faust-{kafka.group}"),
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         topic_disable_leader=True,

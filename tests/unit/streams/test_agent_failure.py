@@ -85,5 +85,7 @@ def test_faust_data_directory_is_outside_the_working_directory() -> None:
         load_registry(None),
     )
     datadir = Path(app.conf.datadir).resolve()
-    assert datadir == Path(tempfile.gettempdir()).resolve() / "ioc-faust" / "g-dir"
+    assert datadir == Path(tempfile.gettempdir()).resolve() / "ioc-faust-g-dir"
     assert Path.cwd().resolve() not in datadir.parents
+    # Faust creates the directory with a plain mkdir (no parents): its parent must exist
+    assert datadir.parent.is_dir()
