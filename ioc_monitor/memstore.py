@@ -16,8 +16,8 @@ from ioc_monitor.engine import Delta
 from ioc_monitor.events import REASONS
 from ioc_monitor.rules import SERIES, DossierState
 from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
-from ioc_monitor.timeutil import day_index, hour_index, minute_index, month_of_day
-from ioc_monitor.windows import cutoffs
+from ioc_monitor.timeutil import hour_index
+from ioc_monitor.windows import bucket_slots, cutoffs
 
 __all__ = ["DEDUP_HORIZON_S", "DOSSIER_HORIZON_S", "MemoryStore"]
 
@@ -78,13 +78,11 @@ class MemoryStore:
         for event_id, t in delta.events.items():
             self._events[event_id] = t
             heapq.heappush(self._event_heap, (t, event_id))
+        granularities = (self._minute, self._hour, self._day, self._month)
         for item in delta.items:
             self._totals[item.unit][item.series] += 1
-            day = day_index(item.t)
-            self._minute[item.unit][minute_index(item.t)][item.series] += 1
-            self._hour[item.unit][hour_index(item.t)][item.series] += 1
-            self._day[item.unit][day][item.series] += 1
-            self._month[item.unit][month_of_day(day)][item.series] += 1
+            for buckets, (_g, _shard, idx) in zip(granularities, bucket_slots(item.t), strict=True):
+                buckets[item.unit][idx][item.series] += 1
         for item, dossier_id in delta.recent:
             self._recent[item.unit][f"{item.series}|{dossier_id}"] = (item.series, item.t)
         for dossier_id, (unit, due) in delta.open.items():

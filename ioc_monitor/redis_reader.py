@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any, Final, Literal
 
 import orjson
@@ -37,6 +38,12 @@ _Buckets = defaultdict[int, dict[str, int]]
 _SERIES_NAMES: dict[bytes, str] = {}
 
 
+def _pairs(flat: list[Any]) -> Iterator[tuple[Any, Any]]:
+    """``(field, value)`` pairs of a flat ``[field, value, ...]`` reply."""
+    it = iter(flat)
+    return zip(it, it, strict=True)
+
+
 def _merge_buckets(flats: list[list[bytes]]) -> _Buckets:
     """Add up one unit's buckets of every partition, then split the fields.
 
@@ -50,8 +57,7 @@ def _merge_buckets(flats: list[list[bytes]]) -> _Buckets:
     merged: dict[bytes, int] = {}
     get = merged.get
     for flat in flats:
-        it = iter(flat)
-        for f, v in zip(it, it, strict=True):
+        for f, v in _pairs(flat):
             merged[f] = get(f, 0) + int(v)
     target: _Buckets = defaultdict(dict)
     names = _SERIES_NAMES
@@ -91,11 +97,6 @@ def _pipeline_counters(
 
 
 _SERIES_JSON: Final = orjson.dumps(list(SERIES))
-
-
-def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
-    it = iter(flat)
-    return dict(zip(it, it, strict=True))
 
 
 def _run_script(client: Redis, keys: list[PartitionKeys], clock_args: list[Any]) -> list[Any]:
@@ -146,7 +147,7 @@ def read_snapshot(
     clock_args += [orjson.dumps(spans), _SERIES_JSON]
     results = _run_script(client, keys, clock_args) if keys else []
     processed, duplicate, rejected, watermark, last_processed, lag = _pipeline_counters(
-        keys, [_pairs(stats) for r in results for stats in r[0]]
+        keys, [dict(_pairs(stats)) for r in results for stats in r[0]]
     )
     rows: dict[bytes, list[list[Any]]] = defaultdict(list)
     for result in results:
@@ -159,15 +160,13 @@ def read_snapshot(
         recent: list[tuple[str, float]] = []
         in_progress = overdue = 0
         for row in rows[raw_unit]:
-            tot = row[1]
-            for i in range(0, len(tot), 2):
-                series = tot[i].decode()
-                totals[series] = totals.get(series, 0) + int(tot[i + 1])
+            for raw_series, n in _pairs(row[1]):
+                series = raw_series.decode()
+                totals[series] = totals.get(series, 0) + int(n)
             for g in range(4):
                 flats[g].append(row[2 + g])
-            rc = row[6]
-            for i in range(0, len(rc), 2):
-                recent.append((rc[i].decode().partition("|")[0], float(rc[i + 1])))
+            for member, score in _pairs(row[6]):
+                recent.append((member.decode().partition("|")[0], float(score)))
             in_progress += int(row[7])
             overdue += int(row[8])
         minute, hour, day, month = (_merge_buckets(f) for f in flats)

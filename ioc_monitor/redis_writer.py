@@ -27,7 +27,7 @@ from ioc_monitor.memstore import DEDUP_HORIZON_S, DOSSIER_HORIZON_S
 from ioc_monitor.redis_keys import PartitionKeys
 from ioc_monitor.rules import DossierState
 from ioc_monitor.timeutil import hour_index
-from ioc_monitor.windows import bucket_slots, cutoffs, shard_cutoffs
+from ioc_monitor.windows import GRANULARITIES, bucket_slots, cutoffs, shard_cutoffs
 
 __all__ = ["Prepared", "commit", "prepare"]
 
@@ -247,7 +247,7 @@ def _ops(prep: Prepared) -> list[list[str]]:
         add(
             "PRUNE",
             k.tag,
-            *(str(shard_cut[g]) for g in ("m", "h", "d", "mo")),
+            *(str(shard_cut[g]) for g in GRANULARITIES),  # the script's m, h, d, mo
             repr(cut.recent),
             repr(wm - DEDUP_HORIZON_S),
             repr(wm - DOSSIER_HORIZON_S),

@@ -15,7 +15,8 @@ shards so that a reader fetches only the shards a clock needs:
 A window is added up hierarchically: whole hours, days and months come from the
 coarser buckets and only the partial periods at its edges from the finer ones (a
 local day starts on a whole UTC hour, since UTC+7 has no minutes). At any clock T
-that is at most 9 buckets' worth of shards per granularity, whatever the history.
+that is at most 3 minute, 4 hour, 3 day and 1 month shard (:func:`shard_spans`),
+whatever the length of the history.
 
 Calendar windows hold t ≤ T exactly: items in the clock's own minute that lie after
 T are known individually ("recent" items, kept at full precision while their time is
@@ -51,7 +52,6 @@ __all__ = [
     "shard_bounds",
     "shard_cutoffs",
     "shard_spans",
-    "shards_needed",
 ]
 
 #: Window label values, in exposition order.
@@ -242,12 +242,6 @@ def shard_spans(clock: float) -> tuple[tuple[str, int, int, int], ...]:
     return _plan(minute_index(clock)).spans
 
 
-def shards_needed(clock: float) -> dict[str, tuple[int, ...]]:
-    """The shard ids of :func:`shard_spans`, per granularity."""
-    spans = shard_spans(clock)
-    return {g: tuple(shard for g2, shard, _, _ in spans if g2 == g) for g in GRANULARITIES}
-
-
 def _add(target: dict[str, int], counts: Mapping[str, int]) -> None:
     for series, n in counts.items():
         target[series] = target.get(series, 0) + n
@@ -264,7 +258,7 @@ def compute_windows(
     """Count every series in every window at a clock.
 
     The bucket mappings may hold any superset of the shards of
-    :func:`shards_needed` (a whole history works too); other buckets are ignored.
+    :func:`shard_spans` (a whole history works too); other buckets are ignored.
 
     Args:
         minute: Minute buckets ``{index: {series: count}}``.

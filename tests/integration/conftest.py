@@ -58,3 +58,17 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     finally:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str, unique_name: str) -> Iterator[str]:
+    """A key prefix unique to the test; its keys are deleted after the test."""
+    name = unique_name[-24:].replace("-", "_")
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{name}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

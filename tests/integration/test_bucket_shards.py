@@ -10,7 +10,6 @@ KPIS.md says (worked out by hand below).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -42,18 +41,8 @@ def _received(i: int, at: str) -> bytes:
     )
 
 
-@pytest.fixture
-def prefix(redis_url: str, unique_name: str) -> Iterator[str]:
-    name = unique_name[-24:].replace("-", "_")
-    yield name
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-def test_shards_are_pruned_and_windows_still_add_up(redis_url: str, prefix: str) -> None:
+def test_shards_are_pruned_and_windows_still_add_up(redis_url: str, redis_prefix: str) -> None:
+    prefix = redis_prefix
     units = load_registry(None).ids
     keys = PartitionKeys(prefix, 0)
 

@@ -7,7 +7,6 @@ batch; the writer must skip every offset not above the last one applied.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -32,20 +31,10 @@ def _event(i: int) -> bytes:
     )
 
 
-@pytest.fixture
-def prefix(redis_url: str, unique_name: str) -> Iterator[str]:
-    name = unique_name[-24:].replace("-", "_")
-    yield name
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-def test_offsets_repeated_within_a_batch_are_applied_once(redis_url: str, prefix: str) -> None:
+def test_offsets_repeated_within_a_batch_are_applied_once(
+    redis_url: str, redis_prefix: str
+) -> None:
+    prefix = redis_prefix
     units = load_registry(None).ids
 
     async def scenario() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ioc_testkit import WINDOWS, event, run, snap_at, ts, window_count
 
 from ioc_monitor.timeutil import day_of
-from ioc_monitor.windows import bucket_slots, compute_windows, shards_needed
+from ioc_monitor.windows import bucket_slots, compute_windows, shard_spans
 
 ALL = frozenset(WINDOWS)
 CAL = frozenset({"today", "month", "quarter", "year"})
@@ -214,6 +214,12 @@ def _hour(text: str) -> int:
 def _day(local_date: str) -> int:
     # days since 1970-01-01 of a local calendar date (local midnight + 7 h = that UTC day)
     return int(ts(f"{local_date}T00:00:00+00:00") // 86400)
+
+
+def shards_needed(clock: float) -> dict[str, tuple[int, ...]]:
+    """The shard ids of :func:`shard_spans`, per granularity."""
+    spans = shard_spans(clock)
+    return {g: tuple(s for g2, s, _, _ in spans if g2 == g) for g in ("m", "h", "d", "mo")}
 
 
 def _month(year: int, month: int) -> int:
