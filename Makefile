@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 SRC := ioc_monitor streams services tests
 STAMP := $(VENV)/.installed
 
-.PHONY: venv constraints stack-up stack-down stack-status lint typecheck test test-faults demo bench
+.PHONY: venv constraints stack-up stack-down stack-status lint typecheck test test-unit test-faults demo bench
 
 ## venv: create .venv (if missing) and install the project pinned by constraints.txt
 venv: $(STAMP)
@@ -46,6 +46,10 @@ typecheck: venv
 test: venv lint typecheck stack-up
 	$(BIN)/pytest -q tests
 
+## test-unit: the fast inner loop: unit tests only, no stack (`make test` runs everything)
+test-unit: venv
+	$(BIN)/pytest -q tests/unit
+
 ## test-faults: only the slow fault-injection and security tests (`make test` runs them too)
 test-faults: venv stack-up
 	$(BIN)/pytest -q -m slow tests
@@ -54,10 +58,6 @@ test-faults: venv stack-up
 demo: venv
 	$(BIN)/ioc demo
 
-## bench: throughput benchmark (services/bench.py), once it exists
+## bench: the benchmark (services/bench/); IOC_BENCH_QUICK=1 for a smoke size
 bench: venv
-	@if [ -f services/bench.py ]; then \
-		$(BIN)/python -m services.bench; \
-	else \
-		echo "bench: not implemented yet (services/bench.py is missing)"; \
-	fi
+	$(BIN)/python -m services.bench

@@ -8,41 +8,43 @@ Ctrl-C stops everything the demo started (the stack stays up: ``ioc stack down``
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-__all__ = ["register"]
+from ioc_monitor.registry import UnitRegistry
 
-
-def register(sub: Any) -> None:
-    """Add the ``demo`` sub-command."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "demo", help="run the live monitor on the local stack with simulated events"
-    )
-    p.add_argument(
-        "--speedup",
-        type=float,
-        default=3600.0,
-        help="simulated seconds per wall second (default 3600: an office day in ~10 s, "
-        "and even a weekend gap passes within about a minute)",
-    )
-    p.add_argument("--rate", type=float, default=300.0, help="events/s fed to Kafka (300)")
-    p.add_argument("--duration", type=float, default=None, help="stop after N seconds")
-    p.add_argument("--window", default="24h", help="window of the board's ratio columns")
-    p.set_defaults(func=run)
+__all__ = ["run_demo"]
 
 
-def run(args: argparse.Namespace) -> int:
-    """Start everything, show the board, stop what was started on exit."""
+def run_demo(
+    speedup: float,
+    rate: float,
+    duration: float | None,
+    window: str,
+    units: UnitRegistry,
+    units_path: Path | None = None,
+) -> int:
+    """Start everything, show the board, stop what was started on exit.
+
+    Args:
+        speedup: Simulated seconds per wall second.
+        rate: Events per second fed to Kafka.
+        duration: Stop after this many seconds (``None``: until Ctrl-C).
+        window: Window of the board's ratio columns, e.g. ``24h``.
+        units: The unit registry the board shows.
+        units_path: Its file, passed to the worker, exporter and simulator as
+            ``IOC_UNITS_FILE`` so that every process shows the same units (``None``: the
+            environment's ``IOC_UNITS_FILE`` or the bundled file, as ``units``).
+
+    Returns:
+        The exit code (0).
+    """
     from ioc_monitor.config import ExporterSettings, StackSettings, load
-    from ioc_monitor.registry import load_registry
     from services.board import run_board
-    from services.stack import ensure_up
+    from services.stack.control import ensure_up
 
     stack = load(StackSettings)
     exporter = load(ExporterSettings)
@@ -51,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     logs = Path(stack.dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    ioc = [sys.executable, "-m", "ioc_monitor.cli"]
+    if units_path is not None:
+        env["IOC_UNITS_FILE"] = str(units_path.resolve())
+    ioc = [sys.executable, "-m", "services.cli"]
     commands = {
         "worker": [*ioc, "worker"],
         "exporter": [*ioc, "exporter", "--clock", "wall", "--port", str(exporter.port)],
@@ -61,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
             "--to-kafka",
             "--live",
             "--speedup",
-            str(args.speedup),
+            str(speedup),
             "--rate",
-            str(args.rate),
+            str(rate),
         ],
     }
     procs: list[subprocess.Popen[bytes]] = []
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  alertmanager  http://127.0.0.1:{stack.alertmanager_port}/")
         print(f"  logs          {logs}/demo-*.log   (Ctrl-C stops the demo)")
         time.sleep(1.0)
-        run_board(metrics, load_registry(), window=args.window, duration=args.duration)
+        run_board(metrics, units, window=window, duration=duration)
     except KeyboardInterrupt:
         pass
     finally:

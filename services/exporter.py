@@ -23,8 +23,8 @@ from redis.exceptions import RedisError
 from ioc_monitor import catalogue as c
 from ioc_monitor.collector import render_snapshot
 from ioc_monitor.config import ExporterSettings, RedisSettings
-from ioc_monitor.redis_keys import connect
-from ioc_monitor.redis_reader import read_snapshot
+from ioc_monitor.redis.client import connect
+from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.registry import UnitRegistry
 
 __all__ = ["RedisCollector", "build_registry", "serve"]

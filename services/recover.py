@@ -19,20 +19,19 @@ Rejected messages are dead-lettered again (the dead-letter topic is at-least-onc
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from typing import Any, Final
 
 from redis import Redis
 from redis.exceptions import RedisError
 
-from ioc_monitor.config import KafkaSettings, RedisSettings, load
+from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.errors import IocError
-from ioc_monitor.redis_keys import connect, global_key
+from ioc_monitor.redis.client import connect
+from ioc_monitor.redis.keys import global_key
 from services.publisher import client_options
 
-__all__ = ["RecoverySummary", "delete_state", "recover", "register", "rewind_group", "run"]
+__all__ = ["RecoverySummary", "delete_state", "recover", "rewind_group"]
 
 _DELETE_BATCH: Final = 500
 _IDLE_STATES: Final = frozenset({"Empty", "Dead"})
@@ -150,7 +149,7 @@ def rewind_group(settings: KafkaSettings) -> dict[int, int]:
 def delete_state(client: Redis, prefix: str) -> int:
     """Delete every key of the project's prefix (``SCAN`` + ``UNLINK``), nothing else.
 
-    Only the layout of :mod:`ioc_monitor.redis_keys` is matched: ``<prefix>:{…`` (the
+    Only the layout of :mod:`ioc_monitor.redis.keys` is matched: ``<prefix>:{…`` (the
     partitions' hash tags) and ``<prefix>:parts``.
 
     Args:
@@ -199,39 +198,3 @@ def recover(kafka: KafkaSettings, redis_settings: RedisSettings) -> RecoverySumm
     finally:
         client.close()
     return RecoverySummary(kafka.group, kafka.topic, offsets, deleted)
-
-
-def register(sub: Any) -> None:
-    """Add the ``recover`` sub-command."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "recover",
-        help="after Redis lost the state: rebuild it by replaying the topic from the start",
-        description=(
-            "Stop every `ioc worker` first. Rewinds the worker's consumer group "
-            "(IOC_KAFKA_GROUP) to the earliest offsets of IOC_KAFKA_TOPIC and deletes every "
-            "Redis key with the prefix IOC_REDIS_PREFIX (SCAN; other keys are untouched). "
-            "The next `ioc worker` rebuilds the figures from the start of the topic."
-        ),
-    )
-    p.add_argument("--yes", action="store_true", help="do it without asking")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Execute ``ioc recover``: 0 when done, 1 on error or when not confirmed."""
-    kafka = load(KafkaSettings)
-    redis_settings = load(RedisSettings)
-    if not args.yes:
-        question = (
-            f"Delete every Redis key with prefix {redis_settings.prefix!r} and rewind group "
-            f"{kafka.group!r} to the start of {kafka.topic!r}? Type 'yes': "
-        )
-        if not sys.stdin.isatty():
-            print("ioc recover: not confirmed; pass --yes", file=sys.stderr)
-            return 1
-        if input(question).strip().lower() != "yes":
-            print("ioc recover: cancelled", file=sys.stderr)
-            return 1
-    summary = recover(kafka, redis_settings)
-    print(f"ioc recover: {summary.line()}", file=sys.stderr)
-    return 0

@@ -14,19 +14,18 @@ import ssl
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import faust
-from redis.asyncio import Redis
 
 from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.events import Rejection
-from ioc_monitor.redis_keys import connection_options
+from ioc_monitor.redis.client import connect_async
 from ioc_monitor.registry import UnitRegistry
 from streams.fast_consumer import IocApp
 from streams.processor import BatchProcessor, Record
 
-__all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "build_app", "redis_async"]
+__all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "build_app"]
 
 log = logging.getLogger(__name__)
 
@@ -44,31 +43,6 @@ PRODUCER_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 #: A dead letter the dead-letter topic refuses as too large is sent again with only
 #: this many bytes of its body (and 1 KiB of its key), header ``ioc-truncated``.
 DLQ_TRUNCATED_BYTES = 64 * 1024
-
-
-def redis_async(settings: RedisSettings) -> Redis:
-    """Open an async Redis client with retries (exponential backoff).
-
-    With ``settings.cluster`` it is a ``redis.asyncio.cluster.RedisCluster``, which has
-    the same command API (typed as ``Redis`` for the callers).
-    """
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialBackoff
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    options = connection_options(settings)
-    retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), 3)
-    if settings.cluster:
-        from redis.asyncio.cluster import RedisCluster
-
-        return cast(Redis, RedisCluster.from_url(settings.url, retry=retry, **options))
-    return Redis.from_url(
-        settings.url,
-        retry=retry,
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        **options,
-    )
 
 
 def _too_large(exc: BaseException | None) -> bool:
@@ -188,7 +162,7 @@ def build_app(
             return None
 
     processor = BatchProcessor(
-        redis_async(redis_settings), redis_settings.prefix, units.ids, dead_letter, highwater
+        connect_async(redis_settings), redis_settings.prefix, units.ids, dead_letter, highwater
     )
 
     async def kpi_agent(stream: Any) -> AsyncIterator[None]:

@@ -3,7 +3,7 @@
 Kept apart from the Faust wiring so it can be driven by any consumer: it takes
 ``(partition, offset, key, value)`` records, groups them by partition, and for each
 partition prepares, dead-letters the rejected messages and commits (see
-:mod:`ioc_monitor.redis_writer`). Redis errors never lose a message: the batch is
+:mod:`ioc_monitor.redis.writer`). Redis errors never lose a message: the batch is
 retried with backoff until Redis answers, which pauses consumption meanwhile.
 """
 
@@ -20,8 +20,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ioc_monitor.events import Rejection
-from ioc_monitor.redis_keys import PartitionKeys, global_key
-from ioc_monitor.redis_writer import commit, prepare
+from ioc_monitor.redis.keys import PartitionKeys, global_key
+from ioc_monitor.redis.writer import commit, prepare
 
 __all__ = ["BatchProcessor", "DeadLetterSink", "Record"]
 

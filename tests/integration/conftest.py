@@ -14,7 +14,7 @@ import redis
 
 from ioc_monitor.config import StackSettings, load
 from ioc_monitor.errors import StackError
-from services.stack import ServiceStatus, ensure_up
+from services.stack.control import ServiceStatus, ensure_up
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import redis
 
-from ioc_monitor.redis_reader import read_snapshot
+from ioc_monitor.redis.reader import read_snapshot
 
-IOC = [sys.executable, "-m", "ioc_monitor.cli"]
+IOC = [sys.executable, "-m", "services.cli"]
 #: Series that only the live pipeline has (wall time, lag, the exporter's own health).
 LIVE_ONLY = (
     "ioc_last_event_processed_timestamp_seconds",

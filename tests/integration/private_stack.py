@@ -31,9 +31,9 @@ import redis
 from pydantic import SecretStr
 
 from ioc_monitor.config import KafkaSettings, StackSettings
-from ioc_monitor.redis_reader import read_snapshot
+from ioc_monitor.redis.reader import read_snapshot
 from services.publisher import client_options
-from services.stack_kafka import (
+from services.stack.kafka import (
     find_java_tools,
     kafka_argv,
     kafka_major,
@@ -41,7 +41,7 @@ from services.stack_kafka import (
     render_log_config,
     render_server_properties,
 )
-from services.stack_proc import tail
+from services.stack.proc import tail
 from tests.integration.pipeline import IOC, Pipeline, free_port, samples
 
 START_TIMEOUT_S = 90.0

@@ -16,9 +16,9 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from ioc_monitor.redis_keys import PartitionKeys, global_key
-from ioc_monitor.redis_reader import read_snapshot
-from ioc_monitor.redis_writer import commit, prepare
+from ioc_monitor.redis.keys import PartitionKeys, global_key
+from ioc_monitor.redis.reader import read_snapshot
+from ioc_monitor.redis.writer import commit, prepare
 from ioc_monitor.registry import load_registry
 
 pytestmark = pytest.mark.integration

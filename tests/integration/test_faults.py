@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ioc_monitor.config import StackSettings
-from services.stack import ServiceStatus
+from services.stack.control import ServiceStatus
 from tests.integration.pipeline import samples
 from tests.integration.private_stack import (
     PrivateKafka,

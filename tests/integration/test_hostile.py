@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ioc_monitor.config import StackSettings
 from ioc_monitor.registry import load_registry
 from services.publisher import client_options
-from services.stack import ServiceStatus
+from services.stack.control import ServiceStatus
 from tests.integration.pipeline import samples
 from tests.integration.private_stack import (
     PrivateKafka,

@@ -52,12 +52,12 @@ from kafka import KafkaAdminClient
 from kafka.errors import UnknownTopicOrPartitionError
 
 from ioc_monitor.config import StackSettings
-from ioc_monitor.redis_reader import read_snapshot
+from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.registry import Unit, load_registry
-from services import dashgen
-from services import rulegen as rg
-from services import rulegen_alerts as ra
-from services.stack import ServiceStatus
+from services.ops import alerts as ra
+from services.ops import dashboards as dashgen
+from services.ops import rules as rg
+from services.stack.control import ServiceStatus
 from tests.integration.pipeline import Pipeline, free_port
 from tests.integration.promhelpers import AlertmanagerApi, PrometheusApi, wait_until
 

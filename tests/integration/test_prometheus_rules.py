@@ -19,10 +19,10 @@ import pytest
 import yaml
 
 from ioc_monitor.config import StackSettings
-from services import dashgen
-from services import rulegen as rg
-from services import rulegen_alerts as ra
-from services.stack import ServiceStatus
+from services.ops import alerts as ra
+from services.ops import dashboards as dashgen
+from services.ops import rules as rg
+from services.stack.control import ServiceStatus
 from tests.integration.promhelpers import AlertmanagerApi, PrometheusApi, wait_until
 
 pytestmark = pytest.mark.integration

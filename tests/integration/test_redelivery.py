@@ -12,8 +12,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from ioc_monitor.redis_keys import PartitionKeys
-from ioc_monitor.redis_writer import commit, prepare
+from ioc_monitor.redis.keys import PartitionKeys
+from ioc_monitor.redis.writer import commit, prepare
 from ioc_monitor.registry import load_registry
 
 pytestmark = pytest.mark.integration

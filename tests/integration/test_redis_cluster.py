@@ -5,7 +5,7 @@ old shards many times) is written through the worker's processor into 6 partitio
 then read back with the exporter's reader at the event clock and at a wall clock 30
 minutes later. Both must equal ``ioc kpi``'s in-memory store over the same log. The
 cluster and the standalone server are private ones started by the project's own
-helpers (``services.bench_env``), like the bench's.
+helpers (``services.bench.env``), like the bench's.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import redis
 from ioc_monitor.config import RedisSettings
 from ioc_monitor.logs import iter_messages
 from ioc_monitor.offline import process
-from ioc_monitor.redis_reader import read_snapshot
+from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.registry import load_registry
-from services.bench_env import RedisCluster3, RedisServer
-from services.bench_state import registry_yaml, template_log, write_log
+from services.bench.env import RedisCluster3, RedisServer
+from services.bench.state import registry_yaml, template_log, write_log
 
 pytestmark = pytest.mark.integration
 

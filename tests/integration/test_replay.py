@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from ioc_monitor.cli import main
 from ioc_monitor.config import KafkaSettings
 from ioc_monitor.registry import load_registry
+from services.cli.main import main
 from services.publisher import dossier_key, ensure_topic
 from services.replay import TokenBucket, count_messages, replay
-from services.simulate import SimConfig, generate_lines
+from services.simulate.feed import SimConfig, generate_lines
 
 WAIT_S = 60.0
 MALFORMED = (

@@ -24,7 +24,7 @@ import redis
 
 from ioc_monitor.config import StackSettings
 from services.publisher import client_options
-from services.stack import ServiceStatus
+from services.stack.control import ServiceStatus
 from tests.integration.pipeline import free_port, samples
 from tests.integration.private_stack import (
     PrivateKafka,

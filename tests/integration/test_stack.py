@@ -10,7 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
 from ioc_monitor.config import StackSettings
-from services.stack import SERVICE_NAMES, ServiceStatus, status
+from services.stack.control import SERVICE_NAMES, ServiceStatus, status
 
 pytestmark = pytest.mark.integration
 

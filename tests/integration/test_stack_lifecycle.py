@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ioc_monitor.config import StackSettings
-from services.stack import down, status, up
+from services.stack.control import down, status, up
 from tests.integration.pipeline import free_port
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def test_up_twice_status_down_leaves_nothing(tmp_path: Path, stack: object) -> N
         env["IOC_STACK_PROMETHEUS_PORT"] = str(settings.prometheus_port)
         env["IOC_STACK_ALERTMANAGER_PORT"] = str(settings.alertmanager_port)
         shown = subprocess.run(
-            [sys.executable, "-m", "ioc_monitor.cli", "stack", "status"],
+            [sys.executable, "-m", "services.cli", "stack", "status"],
             env=env,
             capture_output=True,
             text=True,

@@ -17,9 +17,9 @@ from redis.asyncio.connection import SSLConnection as AsyncSSLConnection
 from redis.connection import SSLConnection
 
 from ioc_monitor.config import KafkaSettings, RedisSettings
-from ioc_monitor.redis_keys import connect
+from ioc_monitor.redis.client import connect, connect_async
 from services.publisher import client_options
-from streams.app import _broker_options, redis_async
+from streams.app import _broker_options
 
 SECRET = "Sup3r-Secret-Pw-0b7e"
 #: A throw-away self-signed CA (EC P-256, no private key anywhere): only parsed.
@@ -177,7 +177,7 @@ def test_rediss_url_gives_tls_connections(cafile: Path) -> None:
         password=SECRET,  # type: ignore[arg-type]
     )
     sync_client = connect(settings)
-    async_client = redis_async(settings)
+    async_client = connect_async(settings)
     try:
         for client, cls in ((sync_client, SSLConnection), (async_client, AsyncSSLConnection)):
             pool = client.connection_pool

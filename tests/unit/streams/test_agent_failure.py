@@ -14,8 +14,8 @@ import pytest
 
 from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.registry import load_registry
+from services.cli.worker import EXIT_AGENT_FAILED
 from streams.app import build_app
-from streams.cli_worker import EXIT_AGENT_FAILED
 
 
 class _Stream:
@@ -66,7 +66,7 @@ def test_agent_failure_calls_the_hook_then_raises() -> None:
 
 def test_exit_on_failure_ends_the_process_with_status_70() -> None:
     code = (
-        "from streams.cli_worker import exit_on_failure\n"
+        "from services.cli.worker import exit_on_failure\n"
         "exit_on_failure(RuntimeError('topic authorization failed'))\n"
         "print('still running')\n"
     )

@@ -1,0 +1,70 @@
+"""The Redis key layout: every key name of the project is built here.
+
+All state of one Kafka partition lives under one hash tag, ``<prefix>:{<partition>}``,
+so the atomic update of a batch touches a single hash slot (works on Redis Cluster).
+Per partition ``P``, with ``T = <prefix>:{P}``:
+
+=====================  ======  =====================================================
+key                    type    content
+=====================  ======  =====================================================
+``T:off``              string  last applied Kafka offset
+``T:stats``            hash    processed, duplicate, ``rej:<reason>``, ``wm`` (watermark),
+                               ``lag`` (messages), ``wall`` (last batch, seconds)
+``T:dos``              hash    dossier_id -> encoded :class:`~ioc_monitor.rules.DossierState`
+``T:done``             zset    completed dossier_id, score = watermark at completion
+``T:eid``              zset    accepted event_id, score = watermark at acceptance
+``T:units``            set     units named by accepted events
+``T:tot:<unit>``       hash    series -> all-time count
+``T:m:<unit>:<S>``     hash    ``<minute>|<series>`` -> count, minutes of hour ``S``; likewise
+                               ``h`` (hours of local day ``S``), ``d`` (local days of
+                               month ``S``), ``mo`` (local months of year ``S``); see
+                               :mod:`ioc_monitor.windows`
+``T:mi:<unit>``        zset    shards ``S`` present, score ``S`` (``hi``, ``di``, ``moi``)
+``T:rc:<unit>``        zset    ``<series>|<dossier_id>``, score = t (recent items)
+``T:open:<unit>``      zset    dossier_id in progress, score = due time (``+inf``: none)
+``<prefix>:parts``     set     partitions that hold state
+=====================  ======  =====================================================
+"""
+
+from __future__ import annotations
+
+__all__ = ["PartitionKeys", "global_key"]
+
+
+def global_key(prefix: str, name: str) -> str:
+    """Key outside any partition, e.g. ``ioc:parts``."""
+    return f"{prefix}:{name}"
+
+
+class PartitionKeys:
+    """Key names of one partition (see the module docstring)."""
+
+    def __init__(self, prefix: str, partition: int) -> None:
+        self.partition = partition
+        self.tag = f"{prefix}:{{{partition}}}"
+        self.offset = f"{self.tag}:off"
+        self.stats = f"{self.tag}:stats"
+        self.dossiers = f"{self.tag}:dos"
+        self.done = f"{self.tag}:done"
+        self.events = f"{self.tag}:eid"
+        self.units = f"{self.tag}:units"
+
+    def totals(self, unit: str) -> str:
+        """Hash of all-time counts of a unit."""
+        return f"{self.tag}:tot:{unit}"
+
+    def buckets(self, unit: str, granularity: str, shard: int) -> str:
+        """Hash of one shard of buckets; granularity ``m``, ``h``, ``d`` or ``mo``."""
+        return f"{self.tag}:{granularity}:{unit}:{shard}"
+
+    def bucket_index(self, unit: str, granularity: str) -> str:
+        """Zset of the shards present; granularity ``m``, ``h``, ``d`` or ``mo``."""
+        return f"{self.tag}:{granularity}i:{unit}"
+
+    def recent(self, unit: str) -> str:
+        """Zset of recent items."""
+        return f"{self.tag}:rc:{unit}"
+
+    def open(self, unit: str) -> str:
+        """Zset of dossiers in progress by due time."""
+        return f"{self.tag}:open:{unit}"

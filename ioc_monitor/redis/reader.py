@@ -1,0 +1,185 @@
+"""Read a :class:`Snapshot` from Redis at a clock (the exporter's scrape path).
+
+Three round trips whatever the number of units: the partitions; each partition's
+watermark (which fixes the event clock); then one read script
+(:data:`ioc_monitor.redis.scripts.READ_LUA`) over every partition, so that a
+worker's commit cannot land between two reads. It returns the pipeline counters and,
+for every unit, its totals, open dossiers and only the buckets the clock needs
+(:func:`ioc_monitor.windows.shard_spans`), already added up over the partitions
+(each dossier lives in exactly one partition). On a Redis Cluster a script must stay
+in one hash slot, so it runs once per partition (each partition is still read from
+one instant) and the partitions are added up here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any, Final, Literal
+
+import orjson
+from redis import Redis
+from redis.cluster import RedisCluster
+
+from ioc_monitor.events import REASONS
+from ioc_monitor.redis.keys import PartitionKeys, global_key
+from ioc_monitor.redis.scripts import READ_LUA
+from ioc_monitor.rules import SERIES
+from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
+from ioc_monitor.timeutil import minute_index
+from ioc_monitor.windows import shard_bounds, shard_spans
+
+__all__ = ["read_snapshot"]
+
+_Buckets = defaultdict[int, dict[str, int]]
+
+
+_SERIES_NAMES: dict[bytes, str] = {}
+
+
+def _pairs(flat: list[Any]) -> Iterator[tuple[Any, Any]]:
+    """``(field, value)`` pairs of a flat ``[field, value, ...]`` reply."""
+    it = iter(flat)
+    return zip(it, it, strict=True)
+
+
+def _merge_buckets(flats: list[list[bytes]]) -> _Buckets:
+    """Add up one unit's buckets of every partition, then split the fields.
+
+    Args:
+        flats: Per partition, ``[field, value, field, value, ...]`` as the read script
+            returns them.
+
+    The partitions share most ``<index>|<series>`` fields, so adding the raw fields
+    first decodes each distinct field once (the scrape's hot loop).
+    """
+    merged: dict[bytes, int] = {}
+    get = merged.get
+    for flat in flats:
+        for f, v in _pairs(flat):
+            merged[f] = get(f, 0) + int(v)
+    target: _Buckets = defaultdict(dict)
+    names = _SERIES_NAMES
+    for f, n in merged.items():
+        idx, _, raw_series = f.partition(b"|")
+        series = names.get(raw_series)
+        if series is None:
+            series = names[raw_series] = raw_series.decode()
+        target[int(idx)][series] = n
+    return target
+
+
+def _pipeline_counters(
+    keys: list[PartitionKeys], stats_rows: list[dict[bytes, bytes]]
+) -> tuple[int, int, dict[str, int], float | None, float | None, dict[int, int]]:
+    """Add up the partitions' stats hashes."""
+    processed = duplicate = 0
+    rejected = dict.fromkeys(REASONS, 0)
+    watermark: float | None = None
+    last_processed: float | None = None
+    lag: dict[int, int] = {}
+    for k, row in zip(keys, stats_rows, strict=True):
+        stats = {f.decode(): v for f, v in row.items()}
+        processed += int(stats.get("processed", 0))
+        duplicate += int(stats.get("duplicate", 0))
+        for r in REASONS:
+            rejected[r] += int(stats.get(f"rej:{r}", 0))
+        if "lag" in stats:
+            lag[k.partition] = int(stats["lag"])
+        if "wall" in stats:
+            wall = float(stats["wall"])
+            last_processed = wall if last_processed is None else max(last_processed, wall)
+        if "wm" in stats:
+            wm = float(stats["wm"])
+            watermark = wm if watermark is None else max(watermark, wm)
+    return processed, duplicate, rejected, watermark, last_processed, lag
+
+
+_SERIES_JSON: Final = orjson.dumps(list(SERIES))
+
+
+def _run_script(client: Redis, keys: list[PartitionKeys], clock_args: list[Any]) -> list[Any]:
+    """The read script over every partition at once, or one by one on a Redis Cluster."""
+    script = client.register_script(READ_LUA)
+    if isinstance(client, RedisCluster):
+        return [script(keys=[k.units], args=[*clock_args, k.tag]) for k in keys]
+    return [script(keys=[k.units for k in keys], args=[*clock_args, *(k.tag for k in keys)])]
+
+
+def read_snapshot(
+    client: Redis,
+    prefix: str,
+    clock: Literal["wall", "event"],
+    now: float | None = None,
+) -> Snapshot:
+    """Read every figure at the chosen clock.
+
+    Args:
+        client: Sync Redis client (bytes responses).
+        prefix: Key prefix (``IOC_REDIS_PREFIX``).
+        clock: ``wall`` (``now``, default the current time) or ``event`` (watermark).
+        now: Wall-clock override in seconds.
+
+    Returns:
+        The snapshot; ``clock`` is ``None`` for the event clock before any event.
+
+    Raises:
+        redis.exceptions.RedisError: Redis is unreachable or failed.
+    """
+    pipe = client.pipeline(transaction=False)
+    pipe.smembers(global_key(prefix, "parts"))
+    (parts_raw,) = pipe.execute()
+    keys = [PartitionKeys(prefix, p) for p in sorted(int(p) for p in parts_raw)]
+    for k in keys:
+        pipe.hget(k.stats, "wm")
+    watermark: float | None = None
+    for wm_raw in pipe.execute() if keys else []:
+        if wm_raw is not None:
+            watermark = float(wm_raw) if watermark is None else max(watermark, float(wm_raw))
+    t: float | None
+    if clock == "event":
+        t = watermark
+    else:
+        t = time.time() if now is None else now
+    spans = [] if t is None else [[*s, s[2:] == shard_bounds(*s[:2])] for s in shard_spans(t)]
+    clock_args: list[Any] = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
+    clock_args += [orjson.dumps(spans), _SERIES_JSON]
+    results = _run_script(client, keys, clock_args) if keys else []
+    processed, duplicate, rejected, watermark, last_processed, lag = _pipeline_counters(
+        keys, [dict(_pairs(stats)) for r in results for stats in r[0]]
+    )
+    rows: dict[bytes, list[list[Any]]] = defaultdict(list)
+    for result in results:
+        for row in result[1:]:
+            rows[row[0]].append(row)
+    units: dict[str, UnitFigures] = {}
+    for raw_unit in sorted(rows):
+        totals = dict.fromkeys(SERIES, 0)
+        flats: list[list[list[bytes]]] = [[], [], [], []]
+        recent: list[tuple[str, float]] = []
+        in_progress = overdue = 0
+        for row in rows[raw_unit]:
+            for raw_series, n in _pairs(row[1]):
+                series = raw_series.decode()
+                totals[series] = totals.get(series, 0) + int(n)
+            for g in range(4):
+                flats[g].append(row[2 + g])
+            for member, score in _pairs(row[6]):
+                recent.append((member.decode().partition("|")[0], float(score)))
+            in_progress += int(row[7])
+            overdue += int(row[8])
+        minute, hour, day, month = (_merge_buckets(f) for f in flats)
+        units[raw_unit.decode()] = unit_figures(
+            totals, minute, hour, day, month, recent, in_progress, overdue, t
+        )
+    return Snapshot(
+        clock=t,
+        units=units,
+        processed=processed,
+        duplicate=duplicate,
+        rejected=rejected,
+        watermark=watermark,
+        last_processed=last_processed,
+        lag=lag,
+    )

@@ -1,0 +1,1 @@
+"""``make bench``: the benchmark harness; it writes ``docs/benchmarks.md``."""

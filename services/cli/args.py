@@ -1,0 +1,122 @@
+"""Argument helpers shared by every ``ioc`` sub-command: number types and the unit registry.
+
+``--units`` means the same everywhere: the registry file given, else ``IOC_UNITS_FILE``,
+else the bundled Quảng Ninh registry. Every command that reads a registry loads it
+through :func:`load_units`, so the worker, the exporter, ``ioc kpi``, the simulator,
+the rules and the demo board always show the same units.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ioc_monitor.config import UnitsSettings, load
+from ioc_monitor.registry import UnitRegistry, load_registry
+
+__all__ = [
+    "add_units_argument",
+    "load_units",
+    "non_negative_float",
+    "positive_float",
+    "positive_int",
+    "share",
+    "units_file",
+]
+
+UNITS_HELP = "unit registry YAML (default: IOC_UNITS_FILE, else the bundled Quảng Ninh file)"
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    """Parse a number > 0 (argparse type).
+
+    Args:
+        text: The argument.
+
+    Returns:
+        The number.
+
+    Raises:
+        argparse.ArgumentTypeError: It is not a number > 0.
+    """
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """Parse a number >= 0 (argparse type), e.g. a rate where 0 means "as fast as possible".
+
+    Raises:
+        argparse.ArgumentTypeError: It is not a number >= 0.
+    """
+    value = _number(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def share(text: str) -> float:
+    """Parse a share between 0 and 1 inclusive (argparse type).
+
+    Raises:
+        argparse.ArgumentTypeError: It is not a number in [0, 1].
+    """
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """Parse an integer >= 1 (argparse type).
+
+    Args:
+        text: The argument.
+
+    Returns:
+        The integer.
+
+    Raises:
+        argparse.ArgumentTypeError: It is not an integer >= 1.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def add_units_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--units FILE`` (default ``None``: ``IOC_UNITS_FILE``, else the bundled file)."""
+    parser.add_argument("--units", type=Path, default=None, metavar="FILE", help=UNITS_HELP)
+
+
+def units_file(path: Path | None) -> Path | None:
+    """The registry file a command uses: ``path``, else ``IOC_UNITS_FILE``, else ``None``.
+
+    Args:
+        path: The ``--units`` value.
+
+    Returns:
+        The file, or ``None`` for the bundled registry.
+
+    Raises:
+        ConfigError: ``IOC_UNITS_FILE`` is invalid.
+    """
+    return path if path is not None else load(UnitsSettings).file
+
+
+def load_units(path: Path | None) -> UnitRegistry:
+    """Load the registry of :func:`units_file` (raises ``RegistryError`` naming the line)."""
+    return load_registry(units_file(path))

@@ -1,0 +1,38 @@
+"""``ioc demo``: the live monitor on the local stack with simulated events."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from services.cli.args import add_units_argument, load_units, positive_float, units_file
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    """Add the ``demo`` sub-command."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "demo", help="run the live monitor on the local stack with simulated events"
+    )
+    p.add_argument(
+        "--speedup",
+        type=positive_float,
+        default=3600.0,
+        help="simulated seconds per wall second (default 3600: an office day in ~10 s, "
+        "and even a weekend gap passes within about a minute)",
+    )
+    p.add_argument("--rate", type=positive_float, default=300.0, help="events/s fed to Kafka (300)")
+    p.add_argument("--duration", type=positive_float, default=None, help="stop after N seconds")
+    p.add_argument("--window", default="24h", help="window of the board's ratio columns")
+    add_units_argument(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``ioc demo`` with the registry of ``--units`` / ``IOC_UNITS_FILE``."""
+    from services.demo import run_demo
+
+    units_path = units_file(args.units)
+    registry = load_units(units_path)
+    return run_demo(args.speedup, args.rate, args.duration, args.window, registry, units_path)

@@ -1,0 +1,49 @@
+"""``ioc kpi``: compute every metric offline from JSONL logs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+
+from ioc_monitor.offline import compute, exposition
+from ioc_monitor.report import board, to_json
+from services.cli.args import add_units_argument, load_units
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add the ``kpi`` sub-command to an argparse sub-parser collection."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "kpi",
+        help="compute the KPIs of JSONL event logs offline",
+        description=(
+            "One pass over JSONL logs (plain or .gz): every metric of METRICS.md "
+            "(all but consumer lag), as the exporter would serve them."
+        ),
+    )
+    p.add_argument("logs", nargs="+", type=Path, metavar="LOG")
+    add_units_argument(p)
+    p.add_argument("--clock", choices=("event", "wall"), default="event")
+    p.add_argument("--format", choices=("prometheus", "json", "table"), default="table")
+    p.add_argument("--window", default="30d", help="window of the table's ratio columns")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``ioc kpi``."""
+    units = load_units(args.units)
+    snap = compute(args.logs, units, clock=args.clock)
+    if args.format == "prometheus":
+        sys.stdout.buffer.write(exposition(snap, units))
+    elif args.format == "json":
+        sys.stdout.buffer.write(orjson.dumps(to_json(snap, units), option=orjson.OPT_INDENT_2))
+        sys.stdout.buffer.write(b"\n")
+    else:
+        board(snap, units, Console(), window=args.window)
+    return 0

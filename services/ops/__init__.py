@@ -1,0 +1,1 @@
+"""Generated operations layer: Prometheus rules, Alertmanager config, Grafana boards."""

@@ -1,0 +1,1 @@
+"""The simulated province: seeded dossier plans, event streams and hostile noise."""

@@ -1,0 +1,1 @@
+"""The local service stack without Docker: Kafka, Redis, Prometheus, Alertmanager."""
