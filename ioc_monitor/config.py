@@ -7,16 +7,21 @@ the variable name and the reason.
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ioc_monitor.errors import ConfigError
 
 __all__ = [
     "ExporterSettings",
+    "HttpUrl",
     "KafkaSettings",
     "RedisSettings",
     "StackSettings",
@@ -31,6 +36,104 @@ DEFAULT_REDIS_PORT = 16379
 DEFAULT_PROMETHEUS_PORT = 19090
 DEFAULT_ALERTMANAGER_PORT = 19093
 DEFAULT_EXPORTER_PORT = 9464
+
+
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def _check_host(host: str) -> None:
+    """Raise ValueError unless ``host`` is an IP address or a DNS host name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if not _HOSTNAME.fullmatch(host):
+            raise ValueError(f"{host!r} is not a host name or IP address") from None
+
+
+def _check_port(text: str, what: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"{what}: port must be 1-65535, got {text!r}")
+    return int(text)
+
+
+def _bootstrap(value: str) -> str:
+    """``host:port[,host:port...]``, each host a name or IP address, each port 1-65535."""
+    brokers = [b.strip() for b in value.split(",")]
+    if not value.strip() or any(not b for b in brokers):
+        raise ValueError(f"must be host:port[,host:port...], got {value!r}")
+    for broker in brokers:
+        host, sep, port = broker.rpartition(":")
+        if not sep or not host:
+            raise ValueError(f"{broker!r} must be host:port")
+        _check_host(host)
+        _check_port(port, broker)
+    return value
+
+
+def _topic(value: str) -> str:
+    if not _TOPIC.fullmatch(value) or value in (".", ".."):
+        raise ValueError(
+            f"must be 1-249 characters of A-Z, a-z, 0-9, '.', '_' and '-', got {value!r}"
+        )
+    return value
+
+
+def _redis_url(value: str) -> str:
+    """A URL redis-py accepts, with a host (or a socket path) and an integer db, if any."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(f"must be a redis://, rediss:// or unix:// URL, got {value!r}")
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise ValueError(f"unix:// URL without a socket path: {value!r}")
+        return value
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"port must be 1-65535 in {value!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"no host in {value!r} (e.g. redis://127.0.0.1:6379/0)")
+    _check_host(parts.hostname)
+    if port == 0:
+        raise ValueError(f"port must be 1-65535 in {value!r}")
+    db = parts.path.strip("/")
+    if db and not db.isdigit():
+        raise ValueError(f"the database after the host must be a number, got {db!r}")
+    return value
+
+
+def _readable_file(value: Path | None) -> Path | None:
+    """An existing, readable regular file (``None`` passes)."""
+    if value is None:
+        return None
+    if not value.is_file():
+        raise ValueError(f"no such file: {str(value)!r}")
+    if not os.access(value, os.R_OK):
+        raise ValueError(f"cannot read {str(value)!r} (permissions)")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
+    return value
+
+
+def _bind_addr(value: str) -> str:
+    _check_host(value)
+    return value
+
+
+Bootstrap = Annotated[str, AfterValidator(_bootstrap)]
+TopicName = Annotated[str, AfterValidator(_topic)]
+RedisUrl = Annotated[str, AfterValidator(_redis_url)]
+ReadableFile = Annotated[Path | None, AfterValidator(_readable_file)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+BindAddr = Annotated[str, AfterValidator(_bind_addr)]
 
 
 class KafkaSettings(BaseSettings):
@@ -50,15 +153,28 @@ class KafkaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IOC_KAFKA_", frozen=True, extra="ignore")
 
-    bootstrap: str = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
-    topic: str = "dossier-events"
-    dlq_topic: str = "dossier-events.dlq"
-    group: str = "ioc-worker"
+    bootstrap: Bootstrap = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
+    topic: TopicName = "dossier-events"
+    dlq_topic: TopicName = "dossier-events.dlq"
+    group: str = Field(default="ioc-worker", pattern=r"^[A-Za-z0-9._-]{1,249}$")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = None
+    ssl_cafile: ReadableFile = None
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                f"IOC_KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                "IOC_KAFKA_SASL_USERNAME and IOC_KAFKA_SASL_PASSWORD"
+            )
+        if self.dlq_topic == self.topic:
+            raise ValueError("IOC_KAFKA_DLQ_TOPIC must differ from IOC_KAFKA_TOPIC")
+        return self
 
 
 class RedisSettings(BaseSettings):
@@ -77,7 +193,7 @@ class RedisSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IOC_REDIS_", frozen=True, extra="ignore")
 
-    url: str = f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0"
+    url: RedisUrl = f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0"
     username: str | None = None
     password: SecretStr | None = None
     prefix: str = Field(default="ioc", pattern=r"^[A-Za-z0-9_.:-]{1,32}$")
@@ -96,7 +212,7 @@ class ExporterSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IOC_EXPORTER_", frozen=True, extra="ignore")
 
-    addr: str = "127.0.0.1"
+    addr: BindAddr = "127.0.0.1"
     port: int = Field(default=DEFAULT_EXPORTER_PORT, ge=1, le=65535)
     clock: Literal["wall", "event"] = "wall"
 
@@ -106,7 +222,7 @@ class UnitsSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IOC_UNITS_", frozen=True, extra="ignore")
 
-    file: Path | None = None
+    file: ReadableFile = None
 
 
 class StackSettings(BaseSettings):
@@ -126,7 +242,7 @@ class StackSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOC_STACK_", frozen=True, extra="ignore")
 
     dir: Path = Path(".stack")
-    kafka_version: str = "4.1.1"
+    kafka_version: str = Field(default="4.1.1", pattern=r"^\d+\.\d+\.\d+$")
     kafka_port: int = Field(default=DEFAULT_KAFKA_PORT, ge=1, le=65535)
     kafka_controller_port: int = Field(default=DEFAULT_KAFKA_CONTROLLER_PORT, ge=1, le=65535)
     redis_port: int = Field(default=DEFAULT_REDIS_PORT, ge=1, le=65535)
@@ -154,8 +270,13 @@ def load(model: type[_S]) -> _S:
         return model()
     except ValidationError as exc:
         prefix = str(model.model_config.get("env_prefix", ""))
-        problems = "; ".join(
-            f"{prefix}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(prefix, err) for err in exc.errors())
         raise ConfigError(f"invalid {model.__name__}: {problems}") from None
+
+
+def _problem(prefix: str, err: object) -> str:
+    """One validation error as ``IOC_<VAR>: reason`` (model-level errors: the reason only)."""
+    assert isinstance(err, dict)
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    loc = "_".join(str(p) for p in err["loc"]).upper()
+    return f"{prefix}{loc}: {msg}" if loc else msg

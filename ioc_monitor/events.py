@@ -134,27 +134,31 @@ def _as_int(value: Any) -> Any:
     return value
 
 
-def _string(obj: dict[str, Any], field: str, lo: int, hi: int, required: bool) -> str | None:
+def _text(obj: dict[str, Any], field: str, required: bool, kind: str) -> str | None:
+    """The field's string value; ``None`` when absent and optional; else ``schema``."""
     value = _get(obj, field)
     if value is None:
         if required:
             raise _Invalid("schema", f"missing required field '{field}'")
         return None
     if not isinstance(value, str):
-        raise _Invalid("schema", f"field '{field}' must be a string")
+        raise _Invalid("schema", f"field '{field}' must be {kind}")
+    return value
+
+
+def _string(obj: dict[str, Any], field: str, lo: int, hi: int, required: bool) -> str | None:
+    value = _text(obj, field, required, "a string")
+    if value is None:
+        return None
     if not lo <= len(value) <= hi:
         raise _Invalid("schema", f"field '{field}' must be {lo}–{hi} characters")
     return value
 
 
 def _time(obj: dict[str, Any], field: str, required: bool) -> float | None:
-    value = _get(obj, field)
+    value = _text(obj, field, required, "an RFC 3339 string")
     if value is None:
-        if required:
-            raise _Invalid("schema", f"missing required field '{field}'")
         return None
-    if not isinstance(value, str):
-        raise _Invalid("schema", f"field '{field}' must be an RFC 3339 string")
     t = parse_timestamp(value) if len(value) <= 64 else None
     if t is None:
         raise _Invalid(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from ioc_monitor.registry import UnitRegistry
+from services.harness import IOC, spawn, stop_all
 
 __all__ = ["run_demo"]
 
@@ -55,7 +55,7 @@ def run_demo(
     env = dict(os.environ)
     if units_path is not None:
         env["IOC_UNITS_FILE"] = str(units_path.resolve())
-    ioc = [sys.executable, "-m", "services.cli"]
+    ioc = list(IOC)
     commands = {
         "worker": [*ioc, "worker"],
         "exporter": [*ioc, "exporter", "--clock", "wall", "--port", str(exporter.port)],
@@ -73,8 +73,7 @@ def run_demo(
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for name, cmd in commands.items():
-            out = (logs / f"demo-{name}.log").open("ab")
-            procs.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=out))
+            procs.append(spawn(cmd, logs / f"demo-{name}.log", env=env))
         metrics = f"http://127.0.0.1:{exporter.port}/metrics"
         print(f"  exporter      {metrics}")
         print(f"  prometheus    http://127.0.0.1:{stack.prometheus_port}/graph")
@@ -85,11 +84,5 @@ def run_demo(
     except KeyboardInterrupt:
         pass
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs, timeout=20)
     return 0

@@ -16,6 +16,10 @@ fetch loop as soon as a paused partition's buffer drains, where Faust sleeps a w
 second once every partition is paused. Everything else in the loop (read offsets,
 gaps, commit-every, yields to the loop) is Faust's code unchanged.
 
+Copying a private method ties this module to one Faust minor version: ``ioc worker``
+starts only on the faust-streaming versions of :data:`streams.faust_version.SUPPORTED`
+(the pin of ``pyproject.toml``), checked before this module is imported.
+
 Correctness of the KPI state never depends on this path: the Redis state carries its
 own per-partition offsets (see :mod:`streams.processor`).
 

@@ -9,20 +9,31 @@ the rules and the demo board always show the same units.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 from ioc_monitor.config import UnitsSettings, load
 from ioc_monitor.registry import UnitRegistry, load_registry
 
 __all__ = [
+    "Subcommands",
+    "add_command",
+    "add_group",
     "add_units_argument",
     "load_units",
     "non_negative_float",
+    "out_dir_argument",
     "positive_float",
     "positive_int",
     "share",
     "units_file",
 ]
+
+#: The ``add_subparsers()`` object of a parser, that :func:`add_command` adds commands to.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+#: A command's handler: the parsed arguments in, the exit code out.
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
 UNITS_HELP = "unit registry YAML (default: IOC_UNITS_FILE, else the bundled Quảng Ninh file)"
 
@@ -120,3 +131,49 @@ def units_file(path: Path | None) -> Path | None:
 def load_units(path: Path | None) -> UnitRegistry:
     """Load the registry of :func:`units_file` (raises ``RegistryError`` naming the line)."""
     return load_registry(units_file(path))
+
+
+def add_command(
+    sub: Subcommands, name: str, run: Handler | None, *, help: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """Add one sub-command whose ``func`` is ``run``.
+
+    Args:
+        sub: The ``add_subparsers()`` object of the parent parser.
+        name: The command's name, e.g. ``kpi``.
+        run: Its handler; ``None`` for a command that only groups sub-commands.
+        help: One line for the parent's ``--help``.
+        description: The command's own ``--help`` text. Default: ``help``.
+
+    Returns:
+        The command's parser, for its arguments.
+    """
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help, description=description or help
+    )
+    if run is not None:
+        parser.set_defaults(func=run)
+    return parser
+
+
+def add_group(parser: argparse.ArgumentParser, dest: str, choices: tuple[str, ...]) -> Subcommands:
+    """Give a command required sub-commands (``ioc rules generate|check``).
+
+    Args:
+        parser: The command's parser.
+        dest: Attribute of the namespace that names the chosen sub-command.
+        choices: The sub-commands' names, for the usage line.
+
+    Returns:
+        The ``add_subparsers()`` object to add them to with :func:`add_command`.
+    """
+    group = parser.add_subparsers(dest=dest, metavar="{" + ",".join(choices) + "}")
+    group.required = True
+    return group
+
+
+def out_dir_argument(
+    parser: argparse.ArgumentParser, default: str, flag: str = "--out-dir"
+) -> None:
+    """Add a directory option (``--out-dir`` by default) with its default in the help."""
+    parser.add_argument(flag, type=Path, default=Path(default), help=f"default: {default}")

@@ -1,20 +1,27 @@
-"""``ioc demo``: the live monitor on the local stack with simulated events."""
+"""``ioc demo``: the live monitor on the local stack with simulated events.
+
+Stack up (Kafka, Redis, Prometheus, Alertmanager), then the worker, the exporter (wall
+clock), the simulator feeding live events at an accelerated rate and a live board;
+Ctrl-C stops what the demo started (the stack stays up: `ioc stack down`).
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from services.cli.args import add_units_argument, load_units, positive_float, units_file
+from services.cli.args import (
+    add_units_argument,
+    load_units,
+    positive_float,
+    units_file,
+)
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(sub: Any) -> None:
-    """Add the ``demo`` sub-command."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "demo", help="run the live monitor on the local stack with simulated events"
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``ioc demo``."""
+    p.set_defaults(func=run)
     p.add_argument(
         "--speedup",
         type=positive_float,
@@ -26,7 +33,6 @@ def register(sub: Any) -> None:
     p.add_argument("--duration", type=positive_float, default=None, help="stop after N seconds")
     p.add_argument("--window", default="24h", help="window of the board's ratio columns")
     add_units_argument(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,28 +1,25 @@
-"""``ioc exporter``: serve the KPIs kept in Redis to Prometheus."""
+"""``ioc exporter``: serve the KPIs kept in Redis to Prometheus.
+
+Prometheus exporter: reads Redis at scrape time.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
 
 from services.cli.args import add_units_argument, load_units
 
-__all__ = ["register"]
+__all__ = ["configure", "run"]
 
 
-def register(sub: Any) -> None:
-    """Add the ``exporter`` sub-command."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "exporter",
-        help="serve /metrics from Redis (prometheus-client)",
-        description="Prometheus exporter: reads Redis at scrape time.",
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``ioc exporter``."""
+    p.set_defaults(func=run)
     p.add_argument("--clock", choices=("wall", "event"), default=None, help="default: wall")
     p.add_argument("--port", type=int, default=None, help="default 9464 (IOC_EXPORTER_PORT)")
     p.add_argument("--addr", default=None, help="bind address (IOC_EXPORTER_ADDR)")
     add_units_argument(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,11 +1,15 @@
-"""``ioc kpi``: compute every metric offline from JSONL logs."""
+"""``ioc kpi``: compute every metric offline from JSONL logs.
+
+One pass over JSONL logs (plain or .gz): every metric of METRICS.md (all but consumer
+lag and the wall-time gauge, which only a live pipeline has), as the exporter would
+serve them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 import orjson
 from rich.console import Console
@@ -14,25 +18,17 @@ from ioc_monitor.offline import compute, exposition
 from ioc_monitor.report import board, to_json
 from services.cli.args import add_units_argument, load_units
 
-__all__ = ["register"]
+__all__ = ["configure", "run"]
 
 
-def register(sub: Any) -> None:
-    """Add the ``kpi`` sub-command to an argparse sub-parser collection."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "kpi",
-        help="compute the KPIs of JSONL event logs offline",
-        description=(
-            "One pass over JSONL logs (plain or .gz): every metric of METRICS.md "
-            "(all but consumer lag), as the exporter would serve them."
-        ),
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``ioc kpi``."""
+    p.set_defaults(func=run)
     p.add_argument("logs", nargs="+", type=Path, metavar="LOG")
     add_units_argument(p)
     p.add_argument("--clock", choices=("event", "wall"), default="event")
     p.add_argument("--format", choices=("prometheus", "json", "table"), default="table")
     p.add_argument("--window", default="30d", help="window of the table's ratio columns")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

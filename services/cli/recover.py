@@ -1,31 +1,26 @@
-"""``ioc recover``: rebuild the Redis state from the start of the topic."""
+"""``ioc recover``: rebuild the Redis state from the start of the topic.
+
+Stop every `ioc worker` first. Rewinds the worker's consumer group (IOC_KAFKA_GROUP) to
+the earliest offsets of IOC_KAFKA_TOPIC and deletes every Redis key with the prefix
+IOC_REDIS_PREFIX (SCAN; other keys are untouched). The next `ioc worker` rebuilds the
+figures from the start of the topic.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from ioc_monitor.config import KafkaSettings, RedisSettings, load
 from services.recover import recover
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(sub: Any) -> None:
-    """Add the ``recover`` sub-command."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "recover",
-        help="after Redis lost the state: rebuild it by replaying the topic from the start",
-        description=(
-            "Stop every `ioc worker` first. Rewinds the worker's consumer group "
-            "(IOC_KAFKA_GROUP) to the earliest offsets of IOC_KAFKA_TOPIC and deletes every "
-            "Redis key with the prefix IOC_REDIS_PREFIX (SCAN; other keys are untouched). "
-            "The next `ioc worker` rebuilds the figures from the start of the topic."
-        ),
-    )
-    p.add_argument("--yes", action="store_true", help="do it without asking")
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``ioc recover``."""
     p.set_defaults(func=run)
+    p.add_argument("--yes", action="store_true", help="do it without asking")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,31 +1,27 @@
-"""``ioc replay``: send JSONL event logs into Kafka, in file order."""
+"""``ioc replay``: send JSONL event logs into Kafka, in file order.
+
+Send every line of the logs (plain or .gz), in file order and byte for byte, keyed by
+dossier_id (malformed lines without a key). Kafka settings come from IOC_KAFKA_*. Exits
+1 if any send fails.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from ioc_monitor.config import KafkaSettings, load
 from services.cli.args import positive_float, positive_int
 from services.publisher import ensure_topic
 from services.replay import replay
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(sub: Any) -> None:
-    """Add the ``replay`` sub-command to an argparse sub-parser collection."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "replay",
-        help="send JSONL event logs into Kafka",
-        description=(
-            "Send every line of the logs (plain or .gz), in file order and byte for byte, "
-            "keyed by dossier_id (malformed lines without a key). Kafka settings come "
-            "from IOC_KAFKA_*. Exits 1 if any send fails."
-        ),
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``ioc replay``."""
+    p.set_defaults(func=run)
     p.add_argument("logs", nargs="+", type=Path, metavar="LOG")
     speed = p.add_mutually_exclusive_group()
     speed.add_argument(
@@ -41,7 +37,6 @@ def register(sub: Any) -> None:
         help="create the topic with P partitions first, unless it exists",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

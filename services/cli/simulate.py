@@ -1,5 +1,9 @@
 """``ioc simulate``: generate realistic dossier-status events (EVENTS.md v1).
 
+Seeded, reproducible dossier-status events for the units of a registry, in occurred_at
+order: JSONL to --out (default stdout; .gz compresses) and/or Kafka (--to-kafka,
+settings from IOC_KAFKA_*).
+
 Writes JSONL (plain, or gzip when the name ends in ``.gz``; byte-identical for the same
 arguments) and/or sends the events to Kafka. ``--live`` emits each event when its
 time comes, around the current wall clock.
@@ -16,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ioc_monitor.config import KafkaSettings, load
 from services.cli.args import (
@@ -37,7 +41,7 @@ from services.simulate.feed import (
     live_lines,
 )
 
-__all__ = ["open_output", "register", "run"]
+__all__ = ["configure", "open_output", "run"]
 
 
 def _start(text: str) -> datetime:
@@ -48,17 +52,9 @@ def _start(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
 
 
-def register(sub: Any) -> None:
-    """Add the ``simulate`` sub-command to an argparse sub-parser collection."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "simulate",
-        help="generate simulated dossier-status events",
-        description=(
-            "Seeded, reproducible dossier-status events for the units of a registry, in "
-            "occurred_at order: JSONL to --out (default stdout; .gz compresses) and/or "
-            "Kafka (--to-kafka, settings from IOC_KAFKA_*)."
-        ),
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``ioc simulate``."""
+    p.set_defaults(func=run)
     add_units_argument(p)
     p.add_argument("--seed", type=int, default=None, help="random seed (default 1; live: time)")
     p.add_argument(
@@ -97,7 +93,6 @@ def register(sub: Any) -> None:
         "--speedup", type=positive_float, default=1.0, help="live: simulated s per wall s (1)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 @contextlib.contextmanager

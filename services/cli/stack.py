@@ -1,4 +1,7 @@
-"""``ioc stack up|down|status``: control the local service stack from the command line."""
+"""``ioc stack up|down|status``: control the local service stack from the command line.
+
+Local service stack on 127.0.0.1; files under IOC_STACK_DIR (.stack).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ from typing import TextIO
 
 from ioc_monitor.config import StackSettings, load
 from ioc_monitor.errors import ConfigError, StackError
+from services.cli.args import add_command, add_group
 from services.stack.control import ServiceStatus, down, status, up
 
-__all__ = ["format_table", "register"]
+__all__ = ["configure", "format_table"]
 
 
 def format_table(statuses: Sequence[ServiceStatus]) -> str:
@@ -52,26 +56,16 @@ def _command(
     return handler
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``stack`` command (``up``, ``down``, ``status``) to a CLI.
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add ``up``, ``down`` and ``status`` to ``ioc stack``.
 
-    Each leaf parser sets ``func``: a callable taking the parsed namespace and returning the
-    exit code (0 ok; 1 after printing a one-line error for a stack or settings error).
-
-    Args:
-        subparsers: The ``add_subparsers()`` object of the main ``ioc`` parser.
+    Each sets ``func``: a callable taking the parsed namespace and returning the exit
+    code (0 ok; 1 after printing a one-line error for a stack or settings error).
     """
-    parser = subparsers.add_parser(
-        "stack",
-        help="control the local Kafka/Redis/Prometheus/Alertmanager stack",
-        description="Local service stack on 127.0.0.1; files under IOC_STACK_DIR (.stack).",
-    )
-    commands = parser.add_subparsers(dest="stack_command", metavar="{up,down,status}")
-    commands.required = True
+    commands = add_group(p, "stack_command", ("up", "down", "status"))
     for name, action, text in (
         ("up", up, "start the services that are not running and wait until they answer"),
         ("down", down, "stop the services this stack started"),
         ("status", status, "show each service's state, address and pid"),
     ):
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.set_defaults(func=_command(action))
+        add_command(commands, name, _command(action), help=text)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ioc_monitor.config import HttpUrl
+
 __all__ = ["GrafanaSettings"]
 
 
@@ -21,7 +23,7 @@ class GrafanaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IOC_GRAFANA_", frozen=True, extra="ignore")
 
-    url: str = "http://127.0.0.1:3000"
+    url: HttpUrl = "http://127.0.0.1:3000"
     token: SecretStr | None = None
     folder_uid: str | None = None
     timeout: float = Field(default=10.0, gt=0)

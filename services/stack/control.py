@@ -62,7 +62,11 @@ _PACKAGES = {
     "redis-server": "redis-server",
     "prometheus": "prometheus",
     "prometheus-alertmanager": "prometheus-alertmanager",
+    "kcat": "kcat",
 }
+#: Tools installed with the stack: kcat (librdkafka's CLI) to inspect topics and the
+#: dead-letter topic, and to produce as a foreign (non-Python) client does.
+TOOLS = ("kcat",)
 _EXTRA_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 State = Literal["up", "starting", "down"]
@@ -301,7 +305,7 @@ def up(settings: StackSettings, *, exporter_port: int | None = None) -> list[Ser
             to_start.append(service)
         elif not service.probe():
             waits.append((service, pid, time.monotonic() + settings.start_timeout))
-    _ensure_executables([s.executable for s in to_start if s.executable], layout)
+    _ensure_executables([*(s.executable for s in to_start if s.executable), *TOOLS], layout)
     launches = [(service, service.prepare()) for service in to_start]
     for service, argv in launches:
         pid = stack_proc.launch(

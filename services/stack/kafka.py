@@ -231,6 +231,25 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def _run_logged(
+    argv: list[str], log_file: Path, heading: str, cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[bytes] | None:
+    """Run a command with its output appended to ``log_file`` after a heading line.
+
+    Returns:
+        The finished process, or ``None`` when it did not end within ``timeout`` seconds.
+    """
+    with log_file.open("ab") as log:
+        log.write(f"\n=== ioc stack: {heading}\n".encode())
+        log.flush()
+        try:
+            return subprocess.run(
+                argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            return None
+
+
 def _fetch_jars(version: str, kdir: Path, mvn: str, maven_log: Path) -> Path:
     jars = kdir / "jars"
     if (jars / f"kafka_2.13-{version}.jar").is_file():
@@ -247,18 +266,12 @@ def _fetch_jars(version: str, kdir: Path, mvn: str, maven_log: Path) -> Path:
         f"-DoutputDirectory={staging}",
         "-DincludeScope=runtime",
     ]
-    with maven_log.open("ab") as log:
-        log.write(f"\n=== ioc stack: {' '.join(argv)}\n".encode())
-        log.flush()
-        try:
-            result = subprocess.run(
-                argv, stdout=log, stderr=subprocess.STDOUT, cwd=kdir, timeout=MAVEN_TIMEOUT_S
-            )
-        except subprocess.TimeoutExpired:
-            raise StackError(
-                f"Maven did not fetch Kafka {version} within {MAVEN_TIMEOUT_S:.0f} s; "
-                f"see {maven_log}:\n{tail(maven_log)}"
-            ) from None
+    result = _run_logged(argv, maven_log, " ".join(argv), kdir, MAVEN_TIMEOUT_S)
+    if result is None:
+        raise StackError(
+            f"Maven did not fetch Kafka {version} within {MAVEN_TIMEOUT_S:.0f} s; "
+            f"see {maven_log}:\n{tail(maven_log)}"
+        )
     if result.returncode != 0 or not (staging / f"kafka_2.13-{version}.jar").is_file():
         raise StackError(
             f"Maven could not fetch org.apache.kafka:kafka_2.13:{version} (exit "
@@ -285,15 +298,9 @@ def _format_storage(java: str, kdir: Path, data_dir: Path, log_opt: str, kafka_l
         "-c",
         str(kdir / "server.properties"),
     ]
-    with kafka_log.open("ab") as log:
-        log.write(f"\n=== ioc stack: formatting {data_dir}\n".encode())
-        log.flush()
-        try:
-            result = subprocess.run(
-                argv, stdout=log, stderr=subprocess.STDOUT, cwd=kdir, timeout=_FORMAT_TIMEOUT_S
-            )
-        except subprocess.TimeoutExpired:
-            result = subprocess.CompletedProcess(argv, -1)
+    result = _run_logged(argv, kafka_log, f"formatting {data_dir}", kdir, _FORMAT_TIMEOUT_S)
+    if result is None:
+        result = subprocess.CompletedProcess(argv, -1)
     if result.returncode != 0:
         raise StackError(
             f"kafka StorageTool format failed (exit {result.returncode}); last lines of "

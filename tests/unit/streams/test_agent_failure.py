@@ -6,55 +6,36 @@ import asyncio
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.types import TP
 
 from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.registry import load_registry
-from services.cli.worker import EXIT_AGENT_FAILED
+from streams.agent import KpiAgent
 from streams.app import build_app
-
-
-class _Stream:
-    """What the agent uses of a Faust stream: ``take_events``."""
-
-    def __init__(self, batches: list[list[Any]]) -> None:
-        self._batches = batches
-
-    async def take_events(self, _n: int, within: float) -> Any:
-        for batch in self._batches:
-            yield batch
-
-
-def _event(partition: int, offset: int) -> Any:
-    return SimpleNamespace(message=SimpleNamespace(partition=partition, offset=offset,
-                                                   key=b"k", value=b"{}"))  # fmt: skip
+from streams.worker import EXIT_AGENT_FAILED
+from tests.unit.streams.fakes import FakeConsumer, FakeTopic, Stream, event, make_agent
 
 
 def test_agent_failure_calls_the_hook_then_raises() -> None:
     seen: list[BaseException] = []
-    app, processor = build_app(
-        KafkaSettings(bootstrap="127.0.0.1:1", topic="t-fail", group="g-fail"),
-        RedisSettings(url="redis://127.0.0.1:1/0"),
-        load_registry(None),
-        on_failure=seen.append,
-    )
-    applied: list[list[Any]] = []
+    agent = make_agent(FakeTopic(), FakeConsumer(), on_failure=seen.append)
+    applied: list[Sequence[Any]] = []
 
-    async def process(records: list[Any]) -> None:
+    async def process(records: Sequence[Any]) -> None:
         if len(applied) == 1:
             raise ValueError("dead-letter topic refused the message")
         applied.append(records)
 
-    processor.process = process  # type: ignore[method-assign]
-    fun = app.agents["ioc-kpi"].fun
+    agent.processor.process = process  # type: ignore[method-assign]
 
     async def drive() -> int:
         n = 0
-        async for _ in fun(_Stream([[_event(0, 0)], [_event(0, 1)], [_event(0, 2)]])):
+        async for _ in agent.run(Stream([[event(0, 0)], [event(0, 1)], [event(0, 2)]])):
             n += 1
         return n
 
@@ -66,7 +47,7 @@ def test_agent_failure_calls_the_hook_then_raises() -> None:
 
 def test_exit_on_failure_ends_the_process_with_status_70() -> None:
     code = (
-        "from services.cli.worker import exit_on_failure\n"
+        "from streams.worker import exit_on_failure\n"
         "exit_on_failure(RuntimeError('topic authorization failed'))\n"
         "print('still running')\n"
     )
@@ -76,6 +57,26 @@ def test_exit_on_failure_ends_the_process_with_status_70() -> None:
     assert proc.returncode == EXIT_AGENT_FAILED == 70
     assert "still running" not in proc.stdout
     assert "the KPI agent failed (RuntimeError: topic authorization failed)" in proc.stderr
+
+
+def test_build_app_wires_one_kpi_agent_and_its_seek_hook() -> None:
+    app, processor = build_app(
+        KafkaSettings(bootstrap="127.0.0.1:1", topic="t-wire", group="g-wire"),
+        RedisSettings(url="redis://127.0.0.1:1/0"),
+        load_registry(None),
+    )
+    assert list(app.agents) == ["ioc-kpi"]
+    agent = app.agents["ioc-kpi"].fun.__self__
+    assert isinstance(agent, KpiAgent) and agent.processor is processor
+    assert list(app.agents["ioc-kpi"].channel.topics) == ["t-wire"]
+    asked: list[int] = []
+
+    async def stored_offset(partition: int) -> None:
+        asked.append(partition)
+
+    processor.stored_offset = stored_offset  # type: ignore[method-assign]
+    asyncio.run(app.on_partitions_assigned.send({TP("t-wire", 2), TP("other", 0)}))
+    assert asked == [2]  # the seek hook ran, for the source topic only
 
 
 def test_faust_data_directory_is_outside_the_working_directory() -> None:

@@ -1,0 +1,202 @@
+"""The worker's KPI agent as a plain object: its body, its dead letters, its seek hook.
+
+:class:`KpiAgent` holds what the agent needs (the batch processor, the dead-letter
+topic, the consumer for high-water marks and seeks, the failure hook) and nothing of
+Faust's app machinery, so tests drive it directly with a fake stream, topic and
+consumer. :func:`streams.app.build_app` wires it into the Faust app: :meth:`KpiAgent.run`
+is the agent, :meth:`KpiAgent.seek_to_state` the ``on_partitions_assigned`` hook.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Container
+from typing import Any, Protocol
+
+from faust.types import TP
+from redis.asyncio import Redis
+
+from ioc_monitor.config import KafkaSettings
+from ioc_monitor.events import Rejection
+from streams.processor import BatchProcessor, Record
+
+__all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "DLQ_TRUNCATED_BYTES", "KpiAgent"]
+
+log = logging.getLogger(__name__)
+
+#: Largest batch taken from the stream, in messages.
+BATCH_MAX = 4000
+#: Longest wait to fill a batch, in seconds.
+BATCH_WITHIN_S = 0.2
+#: A dead letter the dead-letter topic refuses as too large is sent again with only
+#: this many bytes of its body (and 1 KiB of its key), header ``ioc-truncated``.
+DLQ_TRUNCATED_BYTES = 64 * 1024
+#: Bytes of the key kept in a truncated dead letter.
+_DLQ_TRUNCATED_KEY_BYTES = 1024
+
+Headers = list[tuple[str, bytes]]
+
+
+class TopicSender(Protocol):
+    """What the agent uses of a Faust topic: ``send``, whose result is awaited twice."""
+
+    def send(
+        self, *, key: bytes | None, value: bytes, headers: Headers
+    ) -> Awaitable[Awaitable[Any]]:
+        """Queue a message; the awaited result is the broker's acknowledgement."""
+
+
+class PartitionConsumer(Protocol):
+    """What the agent uses of Faust's consumer: high-water marks and seeks."""
+
+    def highwater(self, tp: Any) -> int:
+        """Next offset to be written to a topic partition (raises when not known)."""
+
+    async def seek(self, tp: Any, offset: int) -> None:
+        """Make ``offset`` the next offset read from a topic partition."""
+
+
+def _too_large(exc: BaseException | None) -> bool:
+    """Tell whether a send failed because the record is too large (client or broker)."""
+    from aiokafka.errors import (
+        MessageSizeTooLargeError,
+        RecordListTooLargeError,
+        RecordTooLargeError,
+    )
+
+    while exc is not None:
+        if isinstance(
+            exc, MessageSizeTooLargeError | RecordListTooLargeError | RecordTooLargeError
+        ):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+class KpiAgent:
+    """The KPI agent: batches from the stream → :class:`BatchProcessor` → Redis.
+
+    Args:
+        kafka: Source topic (``topic``) and dead-letter topic (``dlq_topic``) names.
+        redis: Async Redis client of the state.
+        prefix: Key prefix (``IOC_REDIS_PREFIX``).
+        units: Ids of the unit registry.
+        dlq: The dead-letter topic (a Faust topic with raw key and value).
+        consumer: Returns the app's consumer, looked up at each use (Faust creates it
+            when the app starts).
+        batch_max: Largest batch. Default 4000 messages.
+        within: Longest wait to fill a batch. Default 0.2 s.
+        on_failure: Called with the exception when the agent fails (an error that is
+            not Redis being unavailable, which is retried), before it is raised again.
+            Default ``None``: nothing is called.
+
+    Attributes:
+        processor: The batch processor (its dead letters and high-water marks come from
+            this agent).
+    """
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        redis: Redis,
+        prefix: str,
+        units: Container[str],
+        dlq: TopicSender,
+        consumer: Callable[[], PartitionConsumer],
+        *,
+        batch_max: int = BATCH_MAX,
+        within: float = BATCH_WITHIN_S,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._topic = kafka.topic
+        self._dlq_topic = kafka.dlq_topic
+        self._dlq = dlq
+        self._consumer = consumer
+        self._batch_max = batch_max
+        self._within = within
+        self._on_failure = on_failure
+        self.processor = BatchProcessor(redis, prefix, units, self.dead_letter, self.highwater)
+
+    async def run(self, stream: Any) -> AsyncIterator[None]:
+        """The agent's body: apply each batch of the stream, yield once per batch.
+
+        Args:
+            stream: The Faust stream of the source topic (only ``take_events`` is used).
+
+        Raises:
+            Exception: Whatever failed (after ``on_failure`` was called with it).
+        """
+        try:
+            async for events in stream.take_events(self._batch_max, within=self._within):
+                messages = [e.message for e in events]
+                await self.processor.process(
+                    [Record(m.partition, m.offset, m.key, m.value) for m in messages]
+                )
+                yield None
+        except Exception as exc:  # not Redis (retried inside): e.g. the DLQ refused
+            if self._on_failure is not None:
+                self._on_failure(exc)
+            raise
+
+    async def dead_letter(
+        self, key: bytes | None, value: bytes, rejection: Rejection, partition: int, offset: int
+    ) -> None:
+        """Send a rejected message to the dead-letter topic and wait for the broker.
+
+        Headers ``ioc-reject-reason``, ``ioc-reject-detail`` and ``ioc-source``
+        (``topic/partition/offset``). A message the topic refuses as too large is sent
+        again cut to :data:`DLQ_TRUNCATED_BYTES` (key to 1 KiB) with header
+        ``ioc-truncated`` (the original size in bytes): a dead letter never stalls.
+
+        Raises:
+            Exception: The send failed for another reason than the size.
+        """
+        headers: Headers = [
+            ("ioc-reject-reason", rejection.reason.encode()),
+            ("ioc-reject-detail", rejection.detail.encode()),
+            ("ioc-source", f"{self._topic}/{partition}/{offset}".encode()),
+        ]
+        try:
+            await (await self._dlq.send(key=key, value=value, headers=headers))
+        except Exception as exc:  # a message at the broker's size limit: cut, never stall
+            if not _too_large(exc):
+                raise
+            log.warning(
+                "dead letter %s/%d/%d (%d bytes) too large for %s; sending its first %d bytes",
+                self._topic,
+                partition,
+                offset,
+                len(value),
+                self._dlq_topic,
+                DLQ_TRUNCATED_BYTES,
+            )
+            headers.append(("ioc-truncated", str(len(value)).encode()))
+            cut_key = key[:_DLQ_TRUNCATED_KEY_BYTES] if key is not None else None
+            await (
+                await self._dlq.send(
+                    key=cut_key, value=value[:DLQ_TRUNCATED_BYTES], headers=headers
+                )
+            )
+
+    def highwater(self, partition: int) -> int | None:
+        """High-water mark (next offset to be written) of a source partition, if known."""
+        try:
+            return int(self._consumer().highwater(TP(self._topic, partition)))
+        except Exception:  # not known yet (no fetch for that partition so far)
+            return None
+
+    async def seek_to_state(self, sender: Any, assigned: set[Any], **_: Any) -> None:
+        """Start each assigned source partition after the last offset applied to Redis.
+
+        Args:
+            sender: The app sending the signal (unused).
+            assigned: The assigned topic partitions (``topic``, ``partition``); those of
+                other topics are left alone, as are partitions without stored state.
+        """
+        for tp in assigned:
+            if tp.topic != self._topic:
+                continue
+            stored = await self.processor.stored_offset(tp.partition)
+            if stored is not None:
+                log.info("partition %d: resuming after offset %d from Redis", tp.partition, stored)
+                await self._consumer().seek(tp, stored + 1)

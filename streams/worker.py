@@ -1,0 +1,99 @@
+"""The worker process: version check, event loop, Faust worker, exit on agent failure.
+
+:func:`run_worker` is what ``ioc worker`` runs once its arguments and settings are
+read. The process concerns live here, next to the app they run: faust-streaming must
+be a supported version (:mod:`streams.faust_version`), the event loops run on uvloop
+when it is installed, and a failed agent ends the process with
+:data:`EXIT_AGENT_FAILED` so that its supervisor restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import NoReturn
+
+from ioc_monitor.config import KafkaSettings, RedisSettings
+from ioc_monitor.registry import UnitRegistry
+from streams.faust_version import check_faust_version
+
+__all__ = ["EXIT_AGENT_FAILED", "exit_on_failure", "run_worker"]
+
+#: Exit status of a worker whose agent failed (EX_SOFTWARE).
+EXIT_AGENT_FAILED = 70
+
+
+def _use_uvloop() -> bool:
+    """Run the worker's event loops on uvloop when it is installed (faster I/O and tasks).
+
+    Returns:
+        Whether uvloop is in use.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
+def exit_on_failure(exc: BaseException) -> NoReturn:
+    """Log the agent's failure and end the process at once, with status 70.
+
+    A Faust worker whose agent died stays up doing nothing; a supervisor
+    (docker-compose ``restart:``, systemd) only restarts a process that exits. Nothing
+    is lost by exiting: each partition resumes after the offset stored in Redis.
+
+    Args:
+        exc: The agent's exception (logged with its traceback).
+    """
+    logging.getLogger("ioc.worker").critical(
+        "the KPI agent failed (%s: %s); exiting with status %d so that the worker is "
+        "restarted; it resumes from the offsets stored in Redis",
+        type(exc).__name__,
+        exc,
+        EXIT_AGENT_FAILED,
+        exc_info=exc,
+    )
+    logging.shutdown()
+    os._exit(EXIT_AGENT_FAILED)
+
+
+def run_worker(
+    kafka: KafkaSettings,
+    redis: RedisSettings,
+    units: UnitRegistry,
+    batch: int | None = None,
+    loglevel: str = "warning",
+) -> int:
+    """Run the streaming worker until it is stopped (SIGTERM / Ctrl-C).
+
+    Args:
+        kafka: Broker, topics and consumer group.
+        redis: Where the state lives.
+        units: The unit registry.
+        batch: Largest batch, in messages. Default ``None``: 4000
+            (:data:`streams.agent.BATCH_MAX`).
+        loglevel: Faust's log level. Default ``warning``.
+
+    Returns:
+        0 when the worker stopped; a failed agent ends the process with status
+        :data:`EXIT_AGENT_FAILED` instead.
+
+    Raises:
+        streams.faust_version.FaustVersionError: The installed faust-streaming is not
+            supported (checked before Faust's private modules are imported).
+    """
+    check_faust_version()
+    import faust
+
+    from streams.app import BATCH_MAX, build_app
+
+    _use_uvloop()
+    app, _ = build_app(
+        kafka, redis, units, batch_max=batch or BATCH_MAX, on_failure=exit_on_failure
+    )
+    worker = faust.Worker(app, loglevel=loglevel)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,102 @@
+"""A foreign producer in every compression codec: kcat (librdkafka) → the real worker.
+
+Provincial systems are not our Python clients: they produce with librdkafka (or Java)
+and often compress. kcat sends the same log once per codec, with librdkafka's own
+partitioner, in batches of up to 500 messages; every exported series must equal
+``ioc kpi`` on the log, counts included.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ioc_monitor.config import KafkaSettings
+from services.publisher import ensure_topic
+from tests.integration.pipeline import Pipeline, samples
+
+pytestmark = pytest.mark.integration
+
+CODECS = ("gzip", "snappy", "lz4", "zstd")
+
+
+@pytest.fixture
+def pipeline(
+    kafka_bootstrap: str, redis_url: str, unique_name: str, tmp_path: Path
+) -> Iterator[Pipeline]:
+    p = Pipeline(unique_name, kafka_bootstrap, redis_url, tmp_path)
+    try:
+        yield p
+    finally:
+        p.stop()
+        p.clean_redis()
+
+
+@pytest.fixture(scope="session")
+def kcat(stack: object) -> str:
+    """The kcat executable (``ioc stack up`` installs the Debian package ``kcat``)."""
+    found = shutil.which("kcat")
+    if found is None:
+        pytest.fail("kcat not found: `ioc stack up` installs it (Debian package kcat)")
+    return found
+
+
+def _keyed_lines(log: Path, out: Path) -> int:
+    """Write ``dossier_id<TAB>event`` lines for kcat ``-K'\\t'``; return the count."""
+    n = 0
+    with out.open("wb") as fh:
+        for line in log.read_bytes().splitlines():
+            if line:
+                fh.write(orjson.loads(line)["dossier_id"].encode() + b"\t" + line + b"\n")
+                n += 1
+    return n
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_kcat_compressed_log_equals_offline(
+    pipeline: Pipeline, kcat: str, tmp_path: Path, codec: str
+) -> None:
+    log = tmp_path / "events.jsonl"
+    pipeline.run("simulate", "--seed", "5", "--dossiers", "150", "--out", str(log))
+    keyed = tmp_path / "keyed.tsv"
+    n = _keyed_lines(log, keyed)
+    assert n > 150
+    settings = KafkaSettings(bootstrap=pipeline.kafka_bootstrap)
+    ensure_topic(settings, pipeline.topic, 3)
+    sent = subprocess.run(
+        [
+            kcat,
+            "-P",
+            "-b",
+            pipeline.kafka_bootstrap,
+            "-t",
+            pipeline.topic,
+            "-z",
+            codec,
+            "-K",
+            "\t",
+            "-X",
+            "linger.ms=100",
+            "-X",
+            "batch.num.messages=500",
+            "-l",
+            str(keyed),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert sent.returncode == 0, sent.stderr.decode(errors="replace")
+    pipeline.start("worker", log="worker.log")
+    pipeline.wait_counted(n)
+    expected = samples(
+        pipeline.run("kpi", str(log), "--format", "prometheus", "--clock", "event").stdout.decode()
+    )
+    got = samples(pipeline.scrape_event_clock())
+    assert any(x.startswith("ioc_window_dossiers_received{") for x in expected)
+    assert f"ioc_events_processed_total {float(n)}" in got
+    assert got == expected
