@@ -149,6 +149,9 @@ class KafkaSettings(BaseSettings):
         sasl_username: SASL user name.
         sasl_password: SASL password (secret, never logged).
         ssl_cafile: CA bundle for TLS, if any.
+        compression: Codec of the batches our producers send (``ioc replay``, ``ioc
+            simulate --to-kafka``): ``none`` (default), ``gzip``, ``snappy``, ``lz4`` or
+            ``zstd``. Consumers read every codec whatever this says.
     """
 
     model_config = SettingsConfigDict(env_prefix="IOC_KAFKA_", frozen=True, extra="ignore")
@@ -162,6 +165,7 @@ class KafkaSettings(BaseSettings):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: ReadableFile = None
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
 
     @model_validator(mode="after")
     def _sasl_complete(self) -> KafkaSettings:

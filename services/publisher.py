@@ -78,14 +78,6 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
-def _compression() -> str | None:
-    try:
-        from kafka.codec import has_lz4
-    except ImportError:  # pragma: no cover - kafka-python without codecs
-        return None
-    return "lz4" if has_lz4() else None
-
-
 def key_partition(key: bytes, partitions: int) -> int:
     """The partition of a key under Kafka's default partitioner (kafka-python's too).
 
@@ -139,7 +131,7 @@ class Publisher:
             "enable_idempotence": True,
             "linger_ms": LINGER_MS,
             "batch_size": BATCH_SIZE_BYTES,
-            "compression_type": _compression(),
+            "compression_type": None if settings.compression == "none" else settings.compression,
             "max_request_size": MAX_REQUEST_BYTES,
             **overrides,
         }

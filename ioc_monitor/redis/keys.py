@@ -24,9 +24,16 @@ key                    type    content
 ``T:open:<unit>``      zset    dossier_id in progress, score = due time (``+inf``: none)
 ``<prefix>:parts``     set     partitions that hold state
 =====================  ======  =====================================================
+
+The Lua scripts (:mod:`ioc_monitor.redis.scripts`) build no key name: every key
+they touch is named here and passed to them in ``KEYS``. :meth:`PartitionKeys.read_keys`
+builds the read script's many per-unit keys in bulk, with the same names as the
+single-key methods.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 __all__ = ["PartitionKeys", "global_key"]
 
@@ -68,3 +75,27 @@ class PartitionKeys:
     def open(self, unit: str) -> str:
         """Zset of dossiers in progress by due time."""
         return f"{self.tag}:open:{unit}"
+
+    def read_keys(self, units: Iterable[str], shards: Sequence[tuple[str, int]]) -> list[str]:
+        """The per-unit keys the read script reads, unit after unit.
+
+        Args:
+            units: Unit ids.
+            shards: ``(granularity, shard)`` of the bucket shards to read.
+
+        Returns:
+            For each unit in turn: :meth:`totals`, :meth:`buckets` of each shard in
+            ``shards`` order, :meth:`open`, :meth:`recent` (``len(shards) + 3`` keys).
+        """
+        tag = self.tag
+        # The names of totals, buckets, open and recent, split around the unit id.
+        parts = [(f"{tag}:{g}:", f":{shard}") for g, shard in shards]
+        tot, opened, recent = f"{tag}:tot:", f"{tag}:open:", f"{tag}:rc:"
+        out: list[str] = []
+        add, extend = out.append, out.extend
+        for unit in units:
+            add(tot + unit)
+            extend([f"{head}{unit}{tail}" for head, tail in parts])
+            add(opened + unit)
+            add(recent + unit)
+        return out

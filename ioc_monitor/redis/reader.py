@@ -1,14 +1,16 @@
 """Read a :class:`Snapshot` from Redis at a clock (the exporter's scrape path).
 
 Three round trips whatever the number of units: the partitions; each partition's
-watermark (which fixes the event clock); then one read script
+watermark (which fixes the event clock) and units set; then one read script
 (:data:`ioc_monitor.redis.scripts.READ_LUA`) over every partition, so that a
-worker's commit cannot land between two reads. It returns the pipeline counters and,
-for every unit, its totals, open dossiers and only the buckets the clock needs
-(:func:`ioc_monitor.windows.shard_spans`), already added up over the partitions
-(each dossier lives in exactly one partition). On a Redis Cluster a script must stay
-in one hash slot, so it runs once per partition (each partition is still read from
-one instant) and the partitions are added up here.
+worker's commit cannot land between two reads. The script is handed every key it
+reads (:meth:`~ioc_monitor.redis.keys.PartitionKeys.read_keys` of the units read in
+the second round trip); if a units set grew in between, it refuses and the read
+starts over. It returns the pipeline counters and, for every unit, its totals, open
+dossiers and only the buckets the clock needs (:func:`ioc_monitor.windows.shard_spans`),
+already added up over the partitions (each dossier lives in exactly one partition).
+On a Redis Cluster a script must stay in one hash slot, so it runs once per partition
+(each partition is still read from one instant) and the partitions are added up here.
 """
 
 from __future__ import annotations
@@ -99,12 +101,73 @@ def _pipeline_counters(
 _SERIES_JSON: Final = orjson.dumps(list(SERIES))
 
 
-def _run_script(client: Redis, keys: list[PartitionKeys], clock_args: list[Any]) -> list[Any]:
-    """The read script over every partition at once, or one by one on a Redis Cluster."""
+def _script_args(
+    k: PartitionKeys, units: list[bytes], shards: list[tuple[str, int]]
+) -> tuple[list[str], list[bytes | str]]:
+    """One partition's part of the read script's ``KEYS`` and ``ARGV``."""
+    names = [u.decode() for u in units]
+    return [k.units, k.stats, *k.read_keys(names, shards)], [str(len(units)), *units]
+
+
+def _run_script(
+    client: Redis,
+    keys: list[PartitionKeys],
+    units: list[list[bytes]],
+    spans: list[list[Any]],
+    clock_args: list[Any],
+) -> list[Any] | None:
+    """The read script over every partition at once, or one by one on a Redis Cluster.
+
+    Returns:
+        The script's results, or ``None`` when a partition gained a unit since its
+        units set was read.
+    """
     script = client.register_script(READ_LUA)
+    shards = [(s[0], s[1]) for s in spans]
+    parts = [_script_args(k, u, shards) for k, u in zip(keys, units, strict=True)]
     if isinstance(client, RedisCluster):
-        return [script(keys=[k.units], args=[*clock_args, k.tag]) for k in keys]
-    return [script(keys=[k.units for k in keys], args=[*clock_args, *(k.tag for k in keys)])]
+        results = [script(keys=ks, args=[*clock_args, *args]) for ks, args in parts]
+    else:
+        all_keys = [key for ks, _ in parts for key in ks]
+        results = [
+            script(keys=all_keys, args=[*clock_args, *(a for _, args in parts for a in args)])
+        ]
+    return None if any(r is None for r in results) else results
+
+
+def _read_once(
+    client: Redis, prefix: str, clock: Literal["wall", "event"], now: float | None
+) -> tuple[list[PartitionKeys], float | None, list[Any]] | None:
+    """The three round trips of :func:`read_snapshot`.
+
+    Returns:
+        The partitions' keys, the clock T and the read script's results; ``None`` when
+        a units set grew between its read and the script (read again).
+    """
+    pipe = client.pipeline(transaction=False)
+    pipe.smembers(global_key(prefix, "parts"))
+    (parts_raw,) = pipe.execute()
+    keys = [PartitionKeys(prefix, p) for p in sorted(int(p) for p in parts_raw)]
+    for k in keys:
+        pipe.hget(k.stats, "wm")
+        pipe.smembers(k.units)
+    replies = pipe.execute() if keys else []
+    watermark: float | None = None
+    for wm_raw in replies[::2]:
+        if wm_raw is not None:
+            watermark = float(wm_raw) if watermark is None else max(watermark, float(wm_raw))
+    t: float | None
+    if clock == "event":
+        t = watermark
+    else:
+        t = time.time() if now is None else now
+    spans = [] if t is None else [[*s, s[2:] == shard_bounds(*s[:2])] for s in shard_spans(t)]
+    clock_args: list[Any] = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
+    clock_args += [orjson.dumps(spans), _SERIES_JSON]
+    if not keys:
+        return keys, t, []
+    results = _run_script(client, keys, [list(u) for u in replies[1::2]], spans, clock_args)
+    return None if results is None else (keys, t, results)
 
 
 def read_snapshot(
@@ -127,25 +190,10 @@ def read_snapshot(
     Raises:
         redis.exceptions.RedisError: Redis is unreachable or failed.
     """
-    pipe = client.pipeline(transaction=False)
-    pipe.smembers(global_key(prefix, "parts"))
-    (parts_raw,) = pipe.execute()
-    keys = [PartitionKeys(prefix, p) for p in sorted(int(p) for p in parts_raw)]
-    for k in keys:
-        pipe.hget(k.stats, "wm")
-    watermark: float | None = None
-    for wm_raw in pipe.execute() if keys else []:
-        if wm_raw is not None:
-            watermark = float(wm_raw) if watermark is None else max(watermark, float(wm_raw))
-    t: float | None
-    if clock == "event":
-        t = watermark
-    else:
-        t = time.time() if now is None else now
-    spans = [] if t is None else [[*s, s[2:] == shard_bounds(*s[:2])] for s in shard_spans(t)]
-    clock_args: list[Any] = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
-    clock_args += [orjson.dumps(spans), _SERIES_JSON]
-    results = _run_script(client, keys, clock_args) if keys else []
+    read = None
+    while read is None:
+        read = _read_once(client, prefix, clock, now)
+    keys, t, results = read
     processed, duplicate, rejected, watermark, last_processed, lag = _pipeline_counters(
         keys, [dict(_pairs(stats)) for r in results for stats in r[0]]
     )

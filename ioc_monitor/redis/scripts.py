@@ -1,20 +1,47 @@
-"""The exporter's read script (Lua), kept apart from the Python that calls it.
+"""The Lua scripts of the state store and their calling conventions.
 
-Called with ``KEYS`` = the ``units`` set of each partition read and ``ARGV`` = clock
-T (``''``: none), end of T's minute in seconds, the JSON of
-:func:`ioc_monitor.windows.shard_spans` (each span with a 5th item, ``true`` when it
-covers its whole shard), the JSON of the series names, then the
-partitions' hash tags (one per key, same order). Reading several partitions in one
-script makes them one instant and adds their counts up inside Redis; on a Redis
-Cluster it is called once per partition (a script stays in one hash slot).
+The Python that builds their arguments is in :mod:`ioc_monitor.redis.writer` and
+:mod:`ioc_monitor.redis.reader`. Neither script builds a key name: every key it
+touches comes in ``KEYS`` (named by :mod:`ioc_monitor.redis.keys`), as Redis asks of
+scripts (a Redis Cluster routes a script by its keys; ACL key patterns are checked on
+them). Each script's first line is ``local call = redis.call`` and every Redis call
+goes through ``call``, so a test can swap that line for a version that checks each
+key argument is declared.
 
-Returns ``[stats, row, row, ...]``: ``stats`` is each partition's stats hash as a
-flat ``[field, value, ...]`` list, and each row is ``[unit, totals, minutes, hours,
-days, months, recent, in_progress, overdue]`` for one unit over those partitions.
-Totals and buckets are flat ``[field, count, ...]`` lists summed over the
-partitions; only the buckets in the needed index range of each shard are counted
-(the whole shard with ``HGETALL`` when it is small, else ``HMGET`` of the range's
-fields). ``recent`` is ``[member, score, ...]`` of the items after T in T's minute;
+**Apply** (:data:`APPLY_LUA`, one partition's batch). ``KEYS[1]`` = the partition's
+offset key, then every other key the batch touches, each once. ``ARGV`` = the
+expected stored offset (``''``: none), the new offset, and the JSON list of ops, each
+one of:
+
+- ``[command, i, arg, ...]``: ``command KEYS[i] arg ...`` (a single-key command);
+- ``["DEL", i, j, ...]``: ``DEL KEYS[i] KEYS[j] ...``;
+- ``["PURGE", i_done, i_dossiers, max]``: the dossier ids of ``KEYS[i_done]`` scored
+  below ``max`` (a ``ZRANGEBYSCORE`` bound such as ``(1.7e9``) are deleted from the
+  hash ``KEYS[i_dossiers]`` and from ``KEYS[i_done]``.
+
+If the stored offset is not the expected one nothing is written and it returns 0;
+otherwise it runs the ops in order, stores the new offset and returns 1.
+
+**Read** (:data:`READ_LUA`, the exporter's scrape). ``ARGV`` = clock T (``''``:
+none), end of T's minute in seconds, the JSON of :func:`ioc_monitor.windows.shard_spans`
+(each span with a 5th item, ``true`` when it covers its whole shard), the JSON of the
+series names, then for each partition read: its number of units ``n`` and the ``n``
+unit ids. ``KEYS`` = for each partition in the same order: its ``units`` set, its
+``stats`` hash, then for each of its units in the same order
+:meth:`~ioc_monitor.redis.keys.PartitionKeys.read_keys` (totals, one bucket shard per
+span, open, recent). Reading several partitions in one script makes them one instant
+and adds their counts up inside Redis; on a Redis Cluster it is called once per
+partition (a script stays in one hash slot).
+
+It returns ``false`` (``None`` in Python) when a ``units`` set no longer has ``n``
+members (a unit was added since the caller read it; the set never shrinks): read the
+units again. Otherwise ``[stats, row, row, ...]``: ``stats`` is each partition's stats
+hash as a flat ``[field, value, ...]`` list, and each row is ``[unit, totals, minutes,
+hours, days, months, recent, in_progress, overdue]`` for one unit over those
+partitions. Totals and buckets are flat ``[field, count, ...]`` lists summed over the
+partitions; only the buckets in the needed index range of each shard are counted (the
+whole shard with ``HGETALL`` when it is small, else ``HMGET`` of the range's fields).
+``recent`` is ``[member, score, ...]`` of the items after T in T's minute;
 ``overdue`` counts open dossiers due before T (0 without a clock).
 """
 
@@ -22,25 +49,47 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["READ_LUA"]
+__all__ = ["APPLY_LUA", "CALL_LINE", "READ_LUA"]
 
-READ_LUA: Final = """
-local t, m_end = ARGV[1], ARGV[2]
-local spans, series = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
-local stats, tags_of, order = {}, {}, {}
-for i = 5, #ARGV do
-  local tag = ARGV[i]
-  stats[#stats + 1] = redis.call('HGETALL', tag .. ':stats')
-  for _, unit in ipairs(redis.call('SMEMBERS', KEYS[i - 4])) do
-    local tags = tags_of[unit]
-    if not tags then
-      tags = {}
-      tags_of[unit] = tags
-      order[#order + 1] = unit
-    end
-    tags[#tags + 1] = tag
+#: First line of both scripts: the one name every Redis call goes through.
+CALL_LINE: Final = "local call = redis.call"
+
+APPLY_LUA: Final = (
+    CALL_LINE
+    + """
+local cur = call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+local function hdel_all(key, fields)
+  for s = 1, #fields, 500 do
+    call('HDEL', key, unpack(fields, s, math.min(s + 499, #fields)))
   end
 end
+for _, op in ipairs(cjson.decode(ARGV[3])) do
+  local name = op[1]
+  if name == 'DEL' then
+    local keys = {}
+    for j = 2, #op do keys[j - 1] = KEYS[op[j]] end
+    call('DEL', unpack(keys))
+  elseif name == 'PURGE' then
+    local done, max = KEYS[op[2]], op[4]
+    local ids = call('ZRANGEBYSCORE', done, '-inf', max)
+    if #ids > 0 then hdel_all(KEYS[op[3]], ids) end
+    call('ZREMRANGEBYSCORE', done, '-inf', max)
+  else
+    call(name, KEYS[op[2]], unpack(op, 3))
+  end
+end
+call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+)
+
+READ_LUA: Final = (
+    CALL_LINE
+    + """
+local t, m_end = ARGV[1], ARGV[2]
+local spans, series = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
+local n_spans = #spans
 local function add_flat(acc, flat)
   for j = 1, #flat, 2 do
     local f = flat[j]
@@ -56,43 +105,61 @@ local function to_flat(acc)
   return flat
 end
 local gs = {m = 1, h = 2, d = 3, mo = 4}
-local out = {stats}
-for _, unit in ipairs(order) do
-  local tot, acc, recent, card, over = {}, {{}, {}, {}, {}}, {}, 0, 0
-  for _, tag in ipairs(tags_of[unit]) do
-    add_flat(tot, redis.call('HGETALL', tag .. ':tot:' .. unit))
-    for _, s in ipairs(spans) do
-      local key = tag .. ':' .. s[1] .. ':' .. unit .. ':' .. s[2]
-      local a = acc[gs[s[1]]]
+local stats, rows, order = {}, {}, {}
+local k, a = 1, 5
+while a <= #ARGV do
+  local n = tonumber(ARGV[a])
+  if call('SCARD', KEYS[k]) ~= n then return false end
+  stats[#stats + 1] = call('HGETALL', KEYS[k + 1])
+  k = k + 2
+  for u = a + 1, a + n do
+    local unit = ARGV[u]
+    local row = rows[unit]
+    if not row then
+      row = {tot = {}, acc = {{}, {}, {}, {}}, recent = {}, card = 0, over = 0}
+      rows[unit] = row
+      order[#order + 1] = unit
+    end
+    add_flat(row.tot, call('HGETALL', KEYS[k]))
+    for j, s in ipairs(spans) do
+      local key = KEYS[k + j]
+      local acc = row.acc[gs[s[1]]]
       if s[5] then
-        add_flat(a, redis.call('HGETALL', key))
+        add_flat(acc, call('HGETALL', key))
       else
-        local n = redis.call('HLEN', key)
-        if n > 0 and n <= (s[4] - s[3] + 1) * #series then
-          add_flat(a, redis.call('HGETALL', key))
-        elseif n > 0 then
+        local n_fields = call('HLEN', key)
+        if n_fields > 0 and n_fields <= (s[4] - s[3] + 1) * #series then
+          add_flat(acc, call('HGETALL', key))
+        elseif n_fields > 0 then
           local names = {}
           for idx = s[3], s[4] do
             for _, name in ipairs(series) do names[#names + 1] = idx .. '|' .. name end
           end
-          local values = redis.call('HMGET', key, unpack(names))
+          local values = call('HMGET', key, unpack(names))
           for i = 1, #names do
-            if values[i] then a[names[i]] = (a[names[i]] or 0) + tonumber(values[i]) end
+            if values[i] then acc[names[i]] = (acc[names[i]] or 0) + tonumber(values[i]) end
           end
         end
       end
     end
-    local open = tag .. ':open:' .. unit
-    card = card + redis.call('ZCARD', open)
+    local open = KEYS[k + n_spans + 1]
+    row.card = row.card + call('ZCARD', open)
     if t ~= '' then
-      local rc = redis.call('ZRANGEBYSCORE', tag .. ':rc:' .. unit, '(' .. t, '(' .. m_end,
-                            'WITHSCORES')
-      for _, x in ipairs(rc) do recent[#recent + 1] = x end
-      over = over + redis.call('ZCOUNT', open, '-inf', '(' .. t)
+      local rc = call('ZRANGEBYSCORE', KEYS[k + n_spans + 2], '(' .. t, '(' .. m_end,
+                      'WITHSCORES')
+      for _, x in ipairs(rc) do row.recent[#row.recent + 1] = x end
+      row.over = row.over + call('ZCOUNT', open, '-inf', '(' .. t)
     end
+    k = k + n_spans + 3
   end
-  out[#out + 1] = {unit, to_flat(tot), to_flat(acc[1]), to_flat(acc[2]), to_flat(acc[3]),
-                   to_flat(acc[4]), recent, card, over}
+  a = a + n + 1
+end
+local out = {stats}
+for _, unit in ipairs(order) do
+  local row = rows[unit]
+  out[#out + 1] = {unit, to_flat(row.tot), to_flat(row.acc[1]), to_flat(row.acc[2]),
+                   to_flat(row.acc[3]), to_flat(row.acc[4]), row.recent, row.card, row.over}
 end
 return out
 """
+)

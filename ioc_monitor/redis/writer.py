@@ -1,19 +1,27 @@
 """Apply a partition's batch to Redis atomically and exactly once.
 
-:func:`prepare` reads the state a batch needs (one pipelined round trip), skips
+:func:`prepare` reads the state a batch needs (pipelined round trips), skips
 messages at or below the partition's stored offset and folds the rest with the
 pure engine. :func:`commit` then writes every change and the new offset in one Lua
-script that first checks the stored offset is still the one read: if another
-worker (after a rebalance) or an earlier attempt got there first, nothing is
-written and the caller prepares again. A redelivered message is therefore never
-counted twice, and a batch is never half applied.
+script (:data:`ioc_monitor.redis.scripts.APPLY_LUA`) that first checks the stored
+offset is still the one read: if another worker (after a rebalance) or an earlier
+attempt got there first, nothing is written and the caller prepares again. A
+redelivered message is therefore never counted twice, and a batch is never half
+applied.
+
+When the watermark enters a new hour the same script also prunes what retention no
+longer keeps. The keys to delete are read by :func:`prepare` (the partition's units
+and the shards their indexes list below the cutoffs) and declared to the script like
+every other key. That read is consistent with the commit: only commits write a
+partition's keys, each moves the stored offset forward, and the script refuses to
+run if the offset moved since :func:`prepare` read it.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -25,50 +33,43 @@ from ioc_monitor.engine import Delta, fold, keys_to_load, parse_batch
 from ioc_monitor.events import Rejection
 from ioc_monitor.memstore import DEDUP_HORIZON_S, DOSSIER_HORIZON_S
 from ioc_monitor.redis.keys import PartitionKeys
+from ioc_monitor.redis.scripts import APPLY_LUA
 from ioc_monitor.rules import DossierState
 from ioc_monitor.timeutil import hour_index
 from ioc_monitor.windows import GRANULARITIES, bucket_slots, cutoffs, shard_cutoffs
 
-__all__ = ["Prepared", "commit", "prepare"]
+__all__ = ["Prepared", "Prune", "commit", "prepare"]
 
-_APPLY_LUA: Final = """
-local cur = redis.call('GET', KEYS[1])
-if (cur or '') ~= ARGV[1] then return 0 end
-local function hdel_all(key, fields)
-  for s = 1, #fields, 500 do
-    redis.call('HDEL', key, unpack(fields, s, math.min(s + 499, #fields)))
-  end
-end
-for _, op in ipairs(cjson.decode(ARGV[3])) do
-  if op[1] == 'PRUNE' then
-    local tag = op[2]
-    local cuts = {m = op[3], h = op[4], d = op[5], mo = op[6]}
-    local rcut, ecut, dos_cut = op[7], op[8], op[9]
-    local ids = redis.call('ZRANGEBYSCORE', tag .. ':done', '-inf', '(' .. dos_cut)
-    if #ids > 0 then hdel_all(tag .. ':dos', ids) end
-    redis.call('ZREMRANGEBYSCORE', tag .. ':done', '-inf', '(' .. dos_cut)
-    redis.call('ZREMRANGEBYSCORE', tag .. ':eid', '-inf', '(' .. ecut)
-    for _, unit in ipairs(redis.call('SMEMBERS', tag .. ':units')) do
-      for g, cut in pairs(cuts) do
-        local ikey = tag .. ':' .. g .. 'i:' .. unit
-        local shards = redis.call('ZRANGEBYSCORE', ikey, '-inf', '(' .. cut)
-        for _, shard in ipairs(shards) do
-          redis.call('DEL', tag .. ':' .. g .. ':' .. unit .. ':' .. shard)
-        end
-        if #shards > 0 then redis.call('ZREMRANGEBYSCORE', ikey, '-inf', '(' .. cut) end
-      end
-      redis.call('ZREMRANGEBYSCORE', tag .. ':rc:' .. unit, '-inf', '(' .. rcut)
-    end
-  else
-    redis.call(op[1], unpack(op, 2))
-  end
-end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-"""
-
-_APPLY_SHA: Final = hashlib.sha1(_APPLY_LUA.encode()).hexdigest()
+_APPLY_SHA: Final = hashlib.sha1(APPLY_LUA.encode()).hexdigest()
 _CHUNK: Final = 200  # arguments per Redis command inside the script (Lua unpack limit)
+
+#: An op of the apply script: command, then key indexes into ``KEYS`` and arguments.
+_Op = list[str | int]
+
+
+@dataclass(slots=True)
+class Prune:
+    """The retention prune due with a batch, and the stored keys it removes.
+
+    Attributes:
+        first_kept: First shard kept per granularity (:func:`~ioc_monitor.windows.shard_cutoffs`).
+        recent_before: Recent items timed before this are dropped (seconds).
+        events_before: Event ids accepted at a watermark before this are forgotten
+            (seconds).
+        dossiers_before: Dossiers completed at a watermark before this are forgotten
+            (seconds).
+        units: The partition's units set as read, with the batch's units.
+        stored: ``(unit, granularity) -> shards`` listed in the unit's index below
+            ``first_kept`` (read before the batch; the batch's own shards are added
+            when the ops are built).
+    """
+
+    first_kept: dict[str, int]
+    recent_before: float
+    events_before: float
+    dossiers_before: float
+    units: list[str]
+    stored: dict[tuple[str, str], list[int]]
 
 
 @dataclass(slots=True)
@@ -83,6 +84,7 @@ class Prepared:
         delta: The batch's state changes.
         dead_letters: ``(offset, raw message, rejection)`` for the dead-letter topic.
         skipped: Messages already applied earlier (offset ≤ stored), ignored.
+        prune: The retention prune due with the batch (``None``: none due).
     """
 
     keys: PartitionKeys
@@ -92,6 +94,7 @@ class Prepared:
     delta: Delta
     dead_letters: list[tuple[int, bytes, Rejection]]
     skipped: int
+    prune: Prune | None
 
 
 class _Loaded:
@@ -115,6 +118,9 @@ async def prepare(
     units: Container[str],
 ) -> Prepared | None:
     """Read what a batch needs and fold the messages not applied yet.
+
+    Two pipelined round trips (one when no message names a dossier), two more when
+    the batch makes a retention prune due (:class:`Prune`).
 
     Args:
         client: Async Redis client.
@@ -160,6 +166,7 @@ async def prepare(
         seen = {e for e, s in zip(e_list, scores, strict=True) if s is not None}
     watermark = float(wm_raw) if wm_raw is not None else None
     delta = fold(parsed, _Loaded(dossiers, seen), watermark)
+    prune = await _read_prune(client, keys, delta.watermark, watermark, delta.units)
     dead = [(todo[pos][0], todo[pos][1], rej) for pos, rej in delta.rejections]
     return Prepared(
         keys=keys,
@@ -169,21 +176,76 @@ async def prepare(
         delta=delta,
         dead_letters=dead,
         skipped=len(messages) - len(todo),
+        prune=prune,
     )
 
 
-def _ops(prep: Prepared) -> list[list[str]]:
-    """Turn a prepared batch into the script's commands, ``[op, key, args...]`` of strings."""
-    ops: list[list[str]] = []
+async def _read_prune(
+    client: Redis,
+    keys: PartitionKeys,
+    watermark: float | None,
+    previous: float | None,
+    batch_units: set[str],
+) -> Prune | None:
+    """Read what a prune removes, if one is due: when the watermark enters a new hour.
+
+    Two round trips: the partition's units set, then (pipelined) the shards below
+    the cutoffs in each unit's four indexes.
+    """
+    if watermark is None or (
+        previous is not None and hour_index(watermark) == hour_index(previous)
+    ):
+        return None
+    cut = cutoffs(watermark)
+    first_kept = shard_cutoffs(cut)
+    stored_units = await client.smembers(keys.units)
+    units = sorted({u.decode() if isinstance(u, bytes) else u for u in stored_units} | batch_units)
+    slots = [(unit, g) for unit in units for g in GRANULARITIES]
+    rows: list[list[bytes]] = []
+    if slots:
+        async with client.pipeline(transaction=False) as pipe:
+            for unit, g in slots:
+                pipe.zrangebyscore(keys.bucket_index(unit, g), "-inf", f"({first_kept[g]}")
+            rows = await pipe.execute()
+    return Prune(
+        first_kept=first_kept,
+        recent_before=cut.recent,
+        events_before=watermark - DEDUP_HORIZON_S,
+        dossiers_before=watermark - DOSSIER_HORIZON_S,
+        units=units,
+        stored={slot: [int(m) for m in row] for slot, row in zip(slots, rows, strict=True) if row},
+    )
+
+
+def _ops(
+    prep: Prepared, extra_stats: Mapping[str, str] | None = None
+) -> tuple[list[str], list[_Op]]:
+    """Turn a prepared batch into the apply script's ``KEYS`` and ops.
+
+    Returns:
+        The keys (the offset key first, each key once) and the ops, each
+        ``[command, key index, args...]`` with 1-based indexes into the keys (see
+        :mod:`ioc_monitor.redis.scripts`).
+    """
     k = prep.keys
     delta = prep.delta
+    declared: list[str] = [k.offset]
+    index: dict[str, int] = {k.offset: 1}
+    ops: list[_Op] = []
+
+    def ref(key: str) -> int:
+        i = index.get(key)
+        if i is None:
+            declared.append(key)
+            i = index[key] = len(declared)
+        return i
 
     def add(op: str, key: str, *args: str) -> None:
-        ops.append([op, key, *args])
+        ops.append([op, ref(key), *args])
 
     def add_many(op: str, key: str, pairs: Sequence[str]) -> None:
         for start in range(0, len(pairs), _CHUNK):
-            ops.append([op, key, *pairs[start : start + _CHUNK]])
+            ops.append([op, ref(key), *pairs[start : start + _CHUNK]])
 
     stats: Counter[str] = Counter({f"rej:{r}": n for r, n in delta.rejected.items()})
     stats["processed"] += delta.processed
@@ -240,19 +302,47 @@ def _ops(prep: Prepared) -> list[list[str]]:
         add_many("ZREM", k.open(unit), ids)
     for unit, pairs in opened.items():
         add_many("ZADD", k.open(unit), pairs)
-    wm, prev = delta.watermark, prep.previous_watermark
-    if wm is not None and (prev is None or hour_index(wm) != hour_index(prev)):
-        cut = cutoffs(wm)
-        shard_cut = shard_cutoffs(cut)
-        add(
-            "PRUNE",
-            k.tag,
-            *(str(shard_cut[g]) for g in GRANULARITIES),  # the script's m, h, d, mo
-            repr(cut.recent),
-            repr(wm - DEDUP_HORIZON_S),
-            repr(wm - DOSSIER_HORIZON_S),
-        )
-    return ops
+    if prep.prune is not None:
+        _prune_ops(prep.prune, k, shards, ops, ref)
+    if extra_stats:
+        add("HSET", k.stats, *(x for kv in extra_stats.items() for x in kv))
+    return declared, ops
+
+
+def _prune_ops(
+    prune: Prune,
+    k: PartitionKeys,
+    added: Mapping[tuple[str, str], set[int]],
+    ops: list[_Op],
+    ref: Callable[[str], int],
+) -> None:
+    """Append the prune's ops: after the batch's, so its own old shards go too.
+
+    Args:
+        prune: What :func:`prepare` read.
+        k: The partition's keys.
+        added: ``(unit, granularity) -> shards`` the batch writes.
+        ops: The ops, appended to.
+        ref: Index of a key in ``KEYS`` (declares it).
+    """
+    ops.append(["PURGE", ref(k.done), ref(k.dossiers), f"({prune.dossiers_before!r}"])
+    ops.append(["ZREMRANGEBYSCORE", ref(k.events), "-inf", f"({prune.events_before!r}"])
+    doomed: list[int] = []
+    trims: list[_Op] = []
+    for unit in prune.units:
+        for g in GRANULARITIES:
+            first = prune.first_kept[g]
+            gone = set(prune.stored.get((unit, g), ()))
+            gone.update(s for s in added.get((unit, g), ()) if s < first)
+            if gone:
+                doomed += (ref(k.buckets(unit, g, s)) for s in sorted(gone))
+                trims.append(
+                    ["ZREMRANGEBYSCORE", ref(k.bucket_index(unit, g)), "-inf", f"({first}"]
+                )
+        trims.append(["ZREMRANGEBYSCORE", ref(k.recent(unit)), "-inf", f"({prune.recent_before!r}"])
+    for start in range(0, len(doomed), _CHUNK):
+        ops.append(["DEL", *doomed[start : start + _CHUNK]])
+    ops += trims
 
 
 async def commit(
@@ -271,12 +361,10 @@ async def commit(
         :func:`prepare` (nothing written: prepare again).
     """
     expected = "" if prep.expected_offset is None else str(prep.expected_offset)
-    ops = _ops(prep)
-    if extra_stats:
-        ops.append(["HSET", prep.keys.stats, *(x for kv in extra_stats.items() for x in kv)])
+    keys, ops = _ops(prep, extra_stats)
     argv = (expected, str(prep.last_offset), orjson.dumps(ops))
     try:  # the script is cached by the server: send its SHA1, its text only when unknown
-        result = await client.evalsha(_APPLY_SHA, 1, prep.keys.offset, *argv)
+        result = await client.evalsha(_APPLY_SHA, len(keys), *keys, *argv)
     except NoScriptError:
-        result = await client.eval(_APPLY_LUA, 1, prep.keys.offset, *argv)
+        result = await client.eval(APPLY_LUA, len(keys), *keys, *argv)
     return bool(result)

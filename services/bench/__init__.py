@@ -1,1 +1,3 @@
 """``make bench``: the benchmark harness; it writes ``docs/benchmarks.md``."""
+
+__all__: list[str] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Container
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,23 +57,43 @@ def _consumer(topic: str, group: str, max_records: int = _MAX_RECORDS) -> Any:
     )
 
 
-async def _ceiling(topic: str, n: int, group: str) -> Timing:
+#: What a consumer does with one ``getmany`` result, given how many messages are still
+#: wanted; returns how many it handled.
+_Handle = Callable[[dict[Any, list[Any]], int], Awaitable[int]]
+
+
+async def _consume(topic: str, n: int, group: str, max_records: int, handle: _Handle) -> Timing:
+    """Feed ``getmany`` batches of ``topic`` to ``handle`` until ``n`` messages are handled.
+
+    Timed from the consumer's creation (connection and group join included) to the last
+    batch handled, before the consumer stops.
+    """
     start = time.perf_counter()
-    consumer = _consumer(topic, group)
+    consumer = _consumer(topic, group, max_records)
     await consumer.start()
     count = 0
-    loads = orjson.loads
     try:
         while count < n:
-            batches = await consumer.getmany(timeout_ms=_POLL_MS, max_records=_MAX_RECORDS)
-            for messages in batches.values():
-                for msg in messages:
-                    loads(msg.value)
-                count += len(messages)
+            batches = await consumer.getmany(timeout_ms=_POLL_MS, max_records=max_records)
+            count += await handle(batches, n - count)
     finally:
         seconds = time.perf_counter() - start
         await consumer.stop()
     return Timing(count, seconds)
+
+
+async def _ceiling(topic: str, n: int, group: str) -> Timing:
+    loads = orjson.loads
+
+    async def decode(batches: dict[Any, list[Any]], _: int) -> int:
+        count = 0
+        for messages in batches.values():
+            for msg in messages:
+                loads(msg.value)
+            count += len(messages)
+        return count
+
+    return await _consume(topic, n, group, _MAX_RECORDS, decode)
 
 
 def run_ceiling(topic: str, n: int, group: str) -> Timing:
@@ -129,24 +149,21 @@ async def _naive(
 ) -> Timing:
     client = Redis.from_url(redis_url)
     peer = _Naive(client, prefix, units)
-    start = time.perf_counter()
-    consumer = _consumer(topic, group, max_records=500)
-    await consumer.start()
-    count = 0
+
+    async def one_by_one(batches: dict[Any, list[Any]], wanted: int) -> int:
+        count = 0
+        for tp, messages in batches.items():
+            for msg in messages:
+                if count >= wanted:
+                    break
+                await peer.handle(tp.partition, msg.value)
+                count += 1
+        return count
+
     try:
-        while count < n:
-            batches = await consumer.getmany(timeout_ms=_POLL_MS, max_records=500)
-            for tp, messages in batches.items():
-                for msg in messages:
-                    if count >= n:
-                        break
-                    await peer.handle(tp.partition, msg.value)
-                    count += 1
+        return await _consume(topic, n, group, 500, one_by_one)
     finally:
-        seconds = time.perf_counter() - start
-        await consumer.stop()
         await client.aclose()
-    return Timing(count, seconds)
 
 
 def run_naive(
@@ -166,26 +183,21 @@ async def _processor(
         dead.append(1)
 
     processor = BatchProcessor(client, redis.prefix, units, dead_letter, lambda _: None)
-    start = time.perf_counter()
-    consumer = _consumer(topic, group, max_records=2000)
-    await consumer.start()
-    count = 0
+
+    async def in_batches(batches: dict[Any, list[Any]], _: int) -> int:
+        records = [
+            Record(tp.partition, m.offset, m.key, m.value)
+            for tp, messages in batches.items()
+            for m in messages
+        ]
+        if records:
+            await processor.process(records)
+        return len(records)
+
     try:
-        while count < n:
-            batches = await consumer.getmany(timeout_ms=_POLL_MS, max_records=2000)
-            records = [
-                Record(tp.partition, m.offset, m.key, m.value)
-                for tp, messages in batches.items()
-                for m in messages
-            ]
-            if records:
-                await processor.process(records)
-                count += len(records)
+        return await _consume(topic, n, group, 2000, in_batches)
     finally:
-        seconds = time.perf_counter() - start
-        await consumer.stop()
         await client.aclose()
-    return Timing(count, seconds)
 
 
 def run_processor(

@@ -20,7 +20,7 @@ __all__ = ["CATEGORIES", "categorize", "parse_collapsed", "shares"]
 CATEGORIES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("ours: parse + validate (ioc_monitor.events)", ("parse_batch (",)),
     ("ours: KPI rules fold (ioc_monitor.engine/rules)", ("fold (ioc_monitor/engine.py",)),
-    ("ours: Lua commit arguments (redis_writer._ops, orjson)", ("_ops (ioc_monitor/",)),
+    ("ours: Lua commit arguments (redis.writer._ops, orjson)", ("_ops (ioc_monitor/",)),
     ("ours: Redis client (redis-py, hiredis)", ("redis/",)),
     ("ours: other processor code", ("BatchProcessor.process (",)),
     ("aiokafka: fetch, decode (consumer thread)", ("aiokafka/",)),

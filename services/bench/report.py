@@ -12,9 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-__all__ = ["Figure", "Goal", "Section", "format_value", "render", "spread", "table"]
+__all__ = ["MIB", "Figure", "Goal", "Section", "format_value", "mib", "render", "spread", "table"]
 
+#: Bytes in a MiB.
+MIB: Final = 1024 * 1024
 _MISSING: Final = "–"
+
+
+def mib(kib: float) -> float:
+    """KiB to MiB."""
+    return kib / 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ The scrape benchmark needs the state of many busy units. Simulating thousands of
 for a year is too slow, so one commune-level unit is simulated at its realistic volume
 (``ioc simulate``, 400 days: every day bucket the year window can use, 31 days of hour
 buckets, 26 h of minute buckets), written through the worker's own code path
-(:class:`streams.processor.BatchProcessor`, i.e. ``redis_writer.prepare``/``commit``)
+(:class:`streams.processor.BatchProcessor`, i.e. ``ioc_monitor.redis.writer.prepare``/``commit``)
 into 6 partitions, and its keys are then copied (``COPY``) to every other unit of the
 synthetic registry. Each unit thus carries the state of a full year at commune volume.
 """
@@ -12,7 +12,6 @@ synthetic registry. Each unit thus carries the state of a full year at commune v
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 import zlib
 from collections import defaultdict
@@ -27,7 +26,7 @@ from ioc_monitor.logs import iter_messages
 from ioc_monitor.redis.client import connect_async
 from ioc_monitor.redis.keys import PartitionKeys, global_key
 from ioc_monitor.registry import load_registry
-from services.bench.env import IOC
+from services.bench.inputs import simulate
 from streams.processor import BatchProcessor, Record
 
 __all__ = [
@@ -45,7 +44,7 @@ __all__ = [
 
 #: Id of the simulated unit whose state is copied to the others.
 TEMPLATE_UNIT: Final = "bench-u00000"
-#: Key kinds of a unit's state (see ``ioc_monitor/redis_keys.py``).
+#: Key kinds of a unit's state (see ``ioc_monitor/redis/keys.py``).
 UNIT_KEYS: Final = ("tot", "m", "h", "d", "mo", "mi", "hi", "di", "moi", "rc", "open")
 _BATCH: Final = 2000
 
@@ -79,14 +78,7 @@ def template_log(cache: Path, days: int = 400) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     reg = cache / "registry-1.yaml"
     reg.write_text(registry_yaml(1), encoding="utf-8")
-    tmp = path.with_suffix(".tmp")
-    subprocess.run(
-        [*IOC, "simulate", "--units", str(reg), "--days", str(days), "--out", str(tmp)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    tmp.rename(path)
-    return path
+    return simulate(path, "--units", str(reg), "--days", str(days))
 
 
 def _partition(raw: bytes, partitions: int) -> int:

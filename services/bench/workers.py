@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -26,7 +26,8 @@ import redis
 from ioc_monitor.errors import IocError
 from ioc_monitor.redis.keys import PartitionKeys, global_key
 from ioc_monitor.redis.reader import read_snapshot
-from services.bench.env import IOC, free_port, proc_cpu_seconds, proc_hwm_kib
+from services import harness
+from services.bench.env import proc_cpu_seconds, proc_hwm_kib
 
 __all__ = [
     "LIVE_ONLY",
@@ -38,7 +39,6 @@ __all__ = [
     "run_floor",
     "run_workers",
     "samples",
-    "spawn",
 ]
 
 #: Series only a live pipeline has (wall time, lag, the exporter's health), left out of
@@ -88,24 +88,11 @@ class Stack:
             return redis.RedisCluster.from_url(self.redis_url, socket_timeout=60.0)
         return redis.Redis.from_url(self.redis_url, socket_timeout=60.0)
 
-
-def spawn(argv: Sequence[str], env: dict[str, str], cwd: Path, log: str) -> subprocess.Popen[bytes]:
-    """Start a process with its output appended to ``cwd/log``."""
-    cwd.mkdir(parents=True, exist_ok=True)
-    out = (cwd / log).open("ab")
-    return subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=out, stderr=out)
-
-
-def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    def spawn(
+        self, argv: Sequence[str], env: Mapping[str, str], log: str
+    ) -> subprocess.Popen[bytes]:
+        """Start a process in :attr:`workdir`, its output appended to ``workdir/log``."""
+        return harness.spawn(argv, self.workdir / log, env=env, cwd=self.workdir)
 
 
 def cheap_count(client: Any, prefix: str) -> int:
@@ -130,12 +117,12 @@ class Exporter:
     """
 
     def __init__(self, stack: Stack, prefix: str, clock: str, units: Path | None = None) -> None:
-        self.port = free_port()
-        argv = [*IOC, "exporter", "--clock", clock, "--port", str(self.port)]
+        self.port = harness.free_port()
+        argv = [*harness.IOC, "exporter", "--clock", clock, "--port", str(self.port)]
         env = stack.env("unused", prefix)
         if units is not None:
             env["IOC_UNITS_FILE"] = str(units.resolve())
-        self.proc = spawn(argv, env, stack.workdir, f"exporter-{prefix}.log")
+        self.proc = stack.spawn(argv, env, f"exporter-{prefix}.log")
         self.url = f"http://127.0.0.1:{self.port}/metrics"
 
     def scrape(self, timeout: float = 120.0) -> bytes:
@@ -155,7 +142,7 @@ class Exporter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _stop([self.proc])
+        harness.stop(self.proc)
 
 
 @dataclass
@@ -244,7 +231,7 @@ def run_workers(
     start = time.perf_counter()
 
     def start_worker(i: int) -> subprocess.Popen[bytes]:
-        return spawn([*IOC, "worker"], env, stack.workdir, f"worker-{prefix}-{i}.log")
+        return stack.spawn([*harness.IOC, "worker"], env, f"worker-{prefix}-{i}.log")
 
     procs = [start_worker(i) for i in range(workers)]
     spy = _profile(procs[0].pid, profile) if profile is not None else None
@@ -254,7 +241,7 @@ def run_workers(
         hwm = [proc_hwm_kib(p.pid) or 0 for p in procs]
         cpu = [proc_cpu_seconds(p.pid) or 0.0 for p in procs]
     finally:
-        _stop(procs)
+        harness.stop_all(procs)
         if spy is not None:
             spy.join(timeout=120)
     snap = read_snapshot(client, prefix, "event")
@@ -300,9 +287,7 @@ def run_floor(stack: Stack, topic: str, n: int, prefix: str, timeout: float = 36
         topic, prefix, IOC_BENCH_FLOOR_N=str(n), IOC_BENCH_FLOOR_DONE=str(done.resolve())
     )
     start = time.perf_counter()
-    proc = spawn(
-        [sys.executable, "-m", "services.bench.faust_floor"], env, stack.workdir, f"{prefix}.log"
-    )
+    proc = stack.spawn([sys.executable, "-m", "services.bench.faust_floor"], env, f"{prefix}.log")
     try:
         deadline = time.monotonic() + timeout
         while not done.exists():
@@ -313,5 +298,5 @@ def run_floor(stack: Stack, topic: str, n: int, prefix: str, timeout: float = 36
             time.sleep(_POLL_S)
         return time.perf_counter() - start
     finally:
-        _stop([proc])
+        harness.stop(proc)
         done.unlink(missing_ok=True)

@@ -18,8 +18,9 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from ioc_monitor.config import StackSettings
+from ioc_monitor.config import KafkaSettings, StackSettings
 from ioc_monitor.errors import StackError
+from services.publisher import client_options
 from services.stack.config import HOST, StackLayout
 from services.stack.proc import tail
 
@@ -362,12 +363,14 @@ def prepare_kafka(settings: StackSettings, layout: StackLayout) -> list[str]:
     return kafka_argv(java, kdir, log_opt)
 
 
-def kafka_ready(port: int, timeout: float = 3.0) -> bool:
+def kafka_ready(port: int, timeout: float = 3.0, settings: KafkaSettings | None = None) -> bool:
     """Tell whether the broker on ``127.0.0.1:port`` answers a metadata request.
 
     Args:
         port: Broker listener port.
         timeout: Seconds for the TCP connect and for the metadata bootstrap. Default 3.
+        settings: Client settings (credentials, TLS) to ask with; default plaintext to
+            ``127.0.0.1:port``.
 
     Returns:
         True if ``KafkaAdminClient.list_topics()`` succeeds. Never raises.
@@ -385,7 +388,7 @@ def kafka_ready(port: int, timeout: float = 3.0) -> bool:
     client = None
     try:
         client = KafkaAdminClient(
-            bootstrap_servers=f"{HOST}:{port}",
+            **client_options(settings or KafkaSettings(bootstrap=f"{HOST}:{port}")),
             client_id="ioc-stack-probe",
             request_timeout_ms=int(timeout * 1000),
             bootstrap_timeout_ms=int(timeout * 1000),

@@ -2,6 +2,9 @@
 
 The ``stack`` fixture brings the stack up once per session (reusing running services) and
 fails the tests, never skips them, when it cannot.
+
+The local Redis is shared with a running ``make demo`` (db 0, prefix ``ioc``): a test
+writes only under a prefix of its own and deletes only those keys, never ``FLUSHDB``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import redis
 from ioc_monitor.config import StackSettings, load
 from ioc_monitor.errors import StackError
 from services.stack.control import ServiceStatus, ensure_up
+from tests.integration.shared_redis import delete_prefix, own_prefix_client
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,14 +54,13 @@ def redis_url(stack: list[ServiceStatus], stack_settings: StackSettings) -> str:
 
 
 @pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    """A ``decode_responses`` client of the local Redis; db 0 is flushed after the test."""
-    client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5.0)
-    try:
+def redis_client(redis_url: str, unique_name: str) -> Iterator[redis.Redis]:
+    """A ``decode_responses`` client of the local Redis (db 0, shared with ``make demo``).
+
+    The test writes only keys ``<unique_name>:...``; exactly those are deleted after it.
+    """
+    with own_prefix_client(redis_url, unique_name) as client:
         yield client
-    finally:
-        client.flushdb()
-        client.close()
 
 
 @pytest.fixture
@@ -67,8 +70,6 @@ def redis_prefix(redis_url: str, unique_name: str) -> Iterator[str]:
     yield name
     client = redis.Redis.from_url(redis_url)
     try:
-        keys = list(client.scan_iter(match=f"{name}:*"))
-        if keys:
-            client.delete(*keys)
+        delete_prefix(client, name)
     finally:
         client.close()

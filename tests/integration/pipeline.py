@@ -1,11 +1,13 @@
-"""Helpers to run the real pipeline (simulate → replay → worker → exporter) in tests."""
+"""Helpers to run the real pipeline (simulate → replay → worker → exporter) in tests.
+
+Processes are started and stopped by :mod:`services.harness` (the bench uses the same),
+and ports come from :func:`services.harness.free_port` (outside the ephemeral range).
+"""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -14,20 +16,17 @@ from pathlib import Path
 import redis
 
 from ioc_monitor.redis.reader import read_snapshot
+from services.harness import IOC, free_port, spawn, stop_all
+from tests.integration.shared_redis import delete_prefix
 
-IOC = [sys.executable, "-m", "services.cli"]
+__all__ = ["LIVE_ONLY", "Pipeline", "samples"]
+
 #: Series that only the live pipeline has (wall time, lag, the exporter's own health).
 LIVE_ONLY = (
     "ioc_last_event_processed_timestamp_seconds",
     "ioc_consumer_lag_messages",
     "ioc_exporter_",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def samples(exposition: str) -> list[str]:
@@ -48,6 +47,8 @@ class Pipeline:
     redis_url: str
     workdir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: Further ``IOC_*`` settings of every command this pipeline runs.
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def prefix(self) -> str:
@@ -67,6 +68,7 @@ class Pipeline:
             IOC_REDIS_URL=self.redis_url,
             IOC_REDIS_PREFIX=self.prefix,
         )
+        env.update(self.extra_env)
         return env
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
@@ -75,8 +77,7 @@ class Pipeline:
         )
 
     def start(self, *args: str, log: str) -> subprocess.Popen[bytes]:
-        out = (self.workdir / log).open("ab")
-        proc = subprocess.Popen([*IOC, *args], env=self.env(), stdout=out, stderr=out)
+        proc = spawn([*IOC, *args], self.workdir / log, env=self.env())
         self.procs.append(proc)
         return proc
 
@@ -120,19 +121,10 @@ class Pipeline:
         """Delete every key of this pipeline's prefix (Redis is shared by the suite)."""
         client = redis.Redis.from_url(self.redis_url)
         try:
-            keys = list(client.scan_iter(match=f"{self.prefix}:*", count=1000))
-            for start in range(0, len(keys), 500):
-                client.delete(*keys[start : start + 500])
+            delete_prefix(client, self.prefix)
         finally:
             client.close()
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        """Stop every process this pipeline started (SIGTERM, 20 s, then SIGKILL)."""
+        stop_all(self.procs, timeout=20)

@@ -14,10 +14,6 @@ A server that cannot start fails the test (never skips it).
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import shutil
 import signal
 import subprocess
 import time
@@ -31,112 +27,58 @@ import redis
 from pydantic import SecretStr
 
 from ioc_monitor.config import KafkaSettings, StackSettings
+from ioc_monitor.errors import IocError
 from ioc_monitor.redis.reader import read_snapshot
-from services.publisher import client_options
+from services.harness import IOC, RedisServer, free_port, spawn, stop
 from services.stack.kafka import (
     find_java_tools,
     kafka_argv,
     kafka_major,
+    kafka_ready,
     new_cluster_id,
     render_log_config,
     render_server_properties,
 )
 from services.stack.proc import tail
-from tests.integration.pipeline import IOC, Pipeline, free_port, samples
+from tests.integration.pipeline import Pipeline, samples
+from tests.integration.shared_redis import delete_prefix
 
 START_TIMEOUT_S = 90.0
 
 
-def _redis_server() -> str:
-    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
-    found = shutil.which("redis-server", path=path)
-    if found is None:
-        pytest.fail("redis-server not found (install the Debian package redis-server)")
-    return found
+class PrivateRedis(RedisServer):
+    """A redis-server of one test: own port and directory, AOF always, optional ACL.
 
+    :class:`services.harness.RedisServer` with ``appendfsync always``; its directory is
+    kept on stop (it lives under ``tmp_path``). A server that cannot start fails the test.
 
-def _stop(proc: subprocess.Popen[bytes] | None, sig: signal.Signals, timeout: float) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
+    Args:
+        workdir: Its directory (data, ``redis.conf``, ``redis.log``).
+        username: ACL user to create (with ``password``); the default user is then off.
+        password: That user's password.
+    """
 
-
-@dataclass
-class PrivateRedis:
-    """A redis-server of one test: own port and directory, AOF always, optional ACL."""
-
-    workdir: Path
-    username: str | None = None
-    password: str | None = None
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """``redis://`` URL without credentials (they go in IOC_REDIS_USERNAME/PASSWORD)."""
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def log(self) -> Path:
-        return self.workdir / "redis.log"
-
-    def _conf(self) -> Path:
-        lines = [
-            "bind 127.0.0.1",
-            f"port {self.port}",
-            "protected-mode yes",
-            "daemonize no",
-            f'dir "{self.workdir}"',
-            'logfile ""',
-            "appendonly yes",
-            "appendfsync always",
-            'save ""',
-        ]
-        if self.password is not None:
-            lines += [f"user {self.username} on >{self.password} ~* &* +@all", "user default off"]
-        conf = self.workdir / "redis.conf"
-        conf.write_text("\n".join([*lines, ""]), encoding="utf-8")
-        return conf
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(
-            host="127.0.0.1",
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            socket_timeout=5.0,
-            socket_connect_timeout=5.0,
+    def __init__(
+        self, workdir: Path, username: str | None = None, password: str | None = None
+    ) -> None:
+        super().__init__(
+            workdir, fsync="always", username=username, password=password, cleanup=False
         )
 
-    def ready(self) -> bool:
-        client = self.client()
+    @property
+    def workdir(self) -> Path:
+        return self.root
+
+    def client(self, socket_timeout: float = 5.0) -> redis.Redis:
+        """A sync client (``bytes`` responses) with this server's credentials."""
+        return super().client(socket_timeout)
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Start (or restart, same port and data) and wait for ``PING``; fail the test if not."""
         try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
-
-    def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        conf = self._conf()
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [_redis_server(), str(conf)], stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir
-            )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self.ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"private redis-server did not start:\n{tail(self.log)}")
-            time.sleep(0.05)
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
-        _stop(self.proc, sig, 30)
+            super().start(timeout)
+        except IocError as exc:
+            pytest.fail(str(exc), pytrace=False)
 
 
 @dataclass
@@ -254,36 +196,12 @@ class PrivateKafka:
         self._argv = kafka_argv(java, kdir, log_opt)
 
     def ready(self) -> bool:
-        from kafka import KafkaAdminClient
-
-        quiet = logging.getLogger("kafka")
-        level = quiet.level
-        quiet.setLevel(logging.CRITICAL)
-        admin = None
-        try:
-            admin = KafkaAdminClient(
-                **client_options(self.settings()),
-                client_id="private-probe",
-                request_timeout_ms=3000,
-                bootstrap_timeout_ms=3000,
-            )
-            admin.list_topics()
-            return True
-        except Exception:
-            return False
-        finally:
-            if admin is not None:
-                with contextlib.suppress(Exception):
-                    admin.close()
-            quiet.setLevel(level)
+        return kafka_ready(self.port, 3.0, self.settings())
 
     def start(self) -> None:
         if not self._argv:
             self.prepare()
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                self._argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir
-            )
+        self.proc = spawn(self._argv, self.log, cwd=self.workdir)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.ready():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -291,7 +209,7 @@ class PrivateKafka:
             time.sleep(0.2)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
-        _stop(self.proc, sig, 60)
+        stop(self.proc, sig, 60)
 
 
 def stack_jars(stack_settings: StackSettings) -> Path:
@@ -344,10 +262,7 @@ class PrivatePipeline(Pipeline):
         )
 
     def start(self, *args: str, log: str) -> subprocess.Popen[bytes]:
-        with (self.workdir / log).open("ab") as out:
-            proc = subprocess.Popen(
-                [*IOC, *args], env=self.env(), stdout=out, stderr=out, cwd=self.workdir
-            )
+        proc = spawn([*IOC, *args], self.workdir / log, env=self.env(), cwd=self.workdir)
         self.procs.append(proc)
         return proc
 
@@ -375,9 +290,7 @@ class PrivatePipeline(Pipeline):
     def clean_redis(self) -> None:
         client = self.redis()
         try:
-            keys = list(client.scan_iter(match=f"{self.prefix}:*", count=1000))
-            for start in range(0, len(keys), 500):
-                client.delete(*keys[start : start + 500])
+            delete_prefix(client, self.prefix)
         except redis.RedisError:
             pass  # a private server that is already stopped
         finally:

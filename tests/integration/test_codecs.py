@@ -100,3 +100,20 @@ def test_kcat_compressed_log_equals_offline(
     assert any(x.startswith("ioc_window_dossiers_received{") for x in expected)
     assert f"ioc_events_processed_total {float(n)}" in got
     assert got == expected
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_replay_compresses_when_asked_and_the_worker_reads_it(
+    pipeline: Pipeline, tmp_path: Path, codec: str
+) -> None:
+    log = tmp_path / "events.jsonl"
+    pipeline.run("simulate", "--seed", "6", "--dossiers", "60", "--out", str(log))
+    n = sum(1 for line in log.read_bytes().splitlines() if line)
+    pipeline.extra_env["IOC_KAFKA_COMPRESSION"] = codec
+    pipeline.run("replay", str(log), "--max", "--partitions", "2", "--no-progress")
+    pipeline.start("worker", log="worker.log")
+    pipeline.wait_counted(n)
+    expected = samples(
+        pipeline.run("kpi", str(log), "--format", "prometheus", "--clock", "event").stdout.decode()
+    )
+    assert samples(pipeline.scrape_event_clock()) == expected

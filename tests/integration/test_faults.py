@@ -12,7 +12,6 @@ bounded only to stop a hung test; no assertion depends on timing.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from ioc_monitor.config import StackSettings
+from services.harness import stop
 from services.stack.control import ServiceStatus
 from tests.integration.pipeline import samples
 from tests.integration.private_stack import (
@@ -190,8 +190,7 @@ def test_worker_sigkilled_at_random_points(shared: PrivatePipeline) -> None:
         time.sleep(rng.uniform(0.0, 0.03))
         last = p.counted()
         assert last < n, "killed after the end, not mid-stream"
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
+        stop(worker, signal.SIGKILL)
         worker = p.start("worker", "--batch", "50", log=f"worker-{i}.log")
     assert feed.wait(timeout=300) == 0, p.logs_text()
     assert_equals_kpi(p, n, log)
@@ -286,8 +285,7 @@ def test_redis_unreachable_for_a_while(
     wait_for(lambda: "retrying partition" in first_log.read_text(errors="replace"), "a retry")
     time.sleep(3.0)  # several retries with backoff while messages keep arriving
     assert worker.poll() is None, "the worker died while Redis was down"
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait()
+    stop(worker, signal.SIGKILL)
     worker = p.start("worker", "--batch", "50", log="worker-2.log")
     second_log = p.workdir / "worker-2.log"
 

@@ -54,11 +54,13 @@ from kafka.errors import UnknownTopicOrPartitionError
 from ioc_monitor.config import StackSettings
 from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.registry import Unit, load_registry
+from services import harness
+from services.harness import free_port
 from services.ops import alerts as ra
 from services.ops import dashboards as dashgen
 from services.ops import rules as rg
 from services.stack.control import ServiceStatus
-from tests.integration.pipeline import Pipeline, free_port
+from tests.integration.pipeline import Pipeline
 from tests.integration.promhelpers import AlertmanagerApi, PrometheusApi, wait_until
 
 pytestmark = pytest.mark.integration
@@ -301,8 +303,7 @@ class PrivatePrometheus:
             f"--storage.tsdb.path={self.home / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",
         ]
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=out)
+        self.proc = harness.spawn(argv, self.log)
         deadline = time.monotonic() + START_TIMEOUT
         while not self.api.ready():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -311,14 +312,7 @@ class PrivatePrometheus:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        harness.stop(self.proc)
 
 
 # --- the scenario ---------------------------------------------------------------------------

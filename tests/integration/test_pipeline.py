@@ -6,7 +6,6 @@ every series must equal ``ioc kpi --format prometheus`` for the same file.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from services.harness import stop
 from tests.integration.pipeline import Pipeline, samples
 
 pytestmark = pytest.mark.integration
@@ -90,8 +90,7 @@ def test_worker_killed_mid_replay(
     while pipeline.counted() < n // 3:
         assert time.monotonic() < deadline, "worker made no progress"
         time.sleep(0.1)
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait()
+    stop(worker, signal.SIGKILL)
     assert pipeline.counted() < n  # killed mid-stream, not after the end
     pipeline.start("worker", "--batch", "50", log="worker2.log")
     assert replay.wait(timeout=120) == 0

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from services.harness import free_port
 from services.publisher import client_options
-from tests.integration.pipeline import free_port
 from tests.integration.private_stack import PrivatePipeline
 
 pytestmark = pytest.mark.integration

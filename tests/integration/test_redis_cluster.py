@@ -5,13 +5,14 @@ old shards many times) is written through the worker's processor into 6 partitio
 then read back with the exporter's reader at the event clock and at a wall clock 30
 minutes later. Both must equal ``ioc kpi``'s in-memory store over the same log. The
 cluster and the standalone server are private ones started by the project's own
-helpers (``services.bench.env``), like the bench's.
+helpers (``services.harness``), like the bench's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -21,8 +22,8 @@ from ioc_monitor.logs import iter_messages
 from ioc_monitor.offline import process
 from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.registry import load_registry
-from services.bench.env import RedisCluster3, RedisServer
 from services.bench.state import registry_yaml, template_log, write_log
+from services.harness import RedisCluster3, RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +34,9 @@ def server(
 ) -> Iterator[tuple[str, bool, redis.Redis]]:
     if request.param == "cluster":
         with RedisCluster3(tmp_path / "cluster") as cluster:
-            client = cluster.client()
-            yield cluster.url, True, client  # type: ignore[misc]
-            client.close()
+            cluster_client = cluster.client()  # same command API as redis.Redis
+            yield cluster.url, True, cast(redis.Redis, cluster_client)
+            cluster_client.close()
     else:
         with RedisServer(tmp_path / "redis") as single:
             client = single.client()

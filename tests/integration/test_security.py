@@ -23,9 +23,10 @@ import pytest
 import redis
 
 from ioc_monitor.config import StackSettings
+from services.harness import free_port
 from services.publisher import client_options
 from services.stack.control import ServiceStatus
-from tests.integration.pipeline import free_port, samples
+from tests.integration.pipeline import samples
 from tests.integration.private_stack import (
     PrivateKafka,
     PrivatePipeline,

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ioc_monitor.config import StackSettings
+from services.harness import IOC, free_port
 from services.stack.control import down, status, up
-from tests.integration.pipeline import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -38,8 +37,8 @@ def test_up_twice_status_down_leaves_nothing(tmp_path: Path, stack: object) -> N
         prometheus_port=free_port(),
         alertmanager_port=free_port(),
     )
-    first = up(settings)
-    try:
+    try:  # `down` also when `up` fails half-way: it stops what `up` did start
+        first = up(settings)
         assert [s.name for s in first] == ["redis", "kafka", "prometheus", "alertmanager"]
         assert all(s.up for s in first), first
         assert {s.address for s in first} == {
@@ -57,7 +56,7 @@ def test_up_twice_status_down_leaves_nothing(tmp_path: Path, stack: object) -> N
         env["IOC_STACK_PROMETHEUS_PORT"] = str(settings.prometheus_port)
         env["IOC_STACK_ALERTMANAGER_PORT"] = str(settings.alertmanager_port)
         shown = subprocess.run(
-            [sys.executable, "-m", "services.cli", "stack", "status"],
+            [*IOC, "stack", "status"],
             env=env,
             capture_output=True,
             text=True,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ioc_monitor.registry import parse_registry
+from services.bench.config import BenchConfig
 from services.bench.profile import CATEGORIES, categorize, parse_collapsed, shares
 from services.bench.report import Figure, Goal, Section, format_value, render, spread
-from services.bench.run import BenchConfig
 from services.bench.state import key_kind, registry_yaml, unit_ids
 from services.bench.workers import samples
 

@@ -1,0 +1,72 @@
+"""Section 6 of ``make bench``: backfill of a simulated year from an empty Redis.
+
+One ``ioc worker`` from its start until the Redis counters reach the number of messages
+in the topic, then, in the same run, two workers of one group (one per core).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services.bench.config import BenchConfig
+from services.bench.env import say
+from services.bench.inputs import count_lines, fill_topic, run_stamp, sim_log
+from services.bench.report import MIB, Figure, Goal, mib
+from services.bench.workers import Stack, run_workers
+from services.harness import RedisServer
+
+__all__ = ["run_backfill"]
+
+
+def run_backfill(
+    cfg: BenchConfig, server: RedisServer, on_run: Callable[[list[Figure], int], None]
+) -> None:
+    """Make ``cfg.runs`` backfill runs of ``cfg.backfill_days`` simulated days.
+
+    Args:
+        cfg: Settings.
+        server: The bench's private Redis (emptied before each run).
+        on_run: Called after each run with the figures so far and the log's messages.
+
+    Raises:
+        RuntimeError: A run did not count every message.
+    """
+    log = sim_log(cfg.cache, cfg.backfill_days)
+    n = count_lines(log)
+    topic = fill_topic(log, n, cfg.partitions)
+    seconds = Figure(
+        f"backfill of {n:,} events ({cfg.backfill_days} days), 1 worker, empty Redis",
+        "s",
+        goal=Goal("<=", 300.0),
+    )
+    rate = Figure("backfill rate", "events/s")
+    seconds2 = Figure(
+        f"backfill of {n:,} events ({cfg.backfill_days} days), 2 workers (one per core), "
+        "empty Redis",
+        "s",
+        goal=Goal("<=", 300.0),
+    )
+    hwm = Figure("backfill worker peak RSS (VmHWM)", "MiB")
+    used = Figure("Redis used_memory after the backfill", "MiB")
+    stack = Stack(server.url, False, cfg.workdir)
+    client = server.client()
+    stamp = run_stamp()
+    for i in range(cfg.runs):
+        say(f"backfill run {i + 1}/{cfg.runs}: {n:,} events")
+        client.flushall()
+        before = int(client.info("memory")["used_memory"])
+        run = run_workers(stack, topic, n, f"y{stamp}r{i}", timeout=7200)
+        if run.counted != n:
+            raise RuntimeError(f"bench: backfill counted {run.counted} of {n}")
+        seconds.values.append(run.seconds)
+        rate.values.append(n / run.seconds)
+        hwm.values.append(mib(max(run.hwm_kib)))
+        used.values.append((int(client.info("memory")["used_memory"]) - before) / MIB)
+        client.flushall()
+        run2 = run_workers(stack, topic, n, f"y{stamp}r{i}w2", workers=2, timeout=7200)
+        if run2.counted != n:
+            raise RuntimeError(f"bench: 2-worker backfill counted {run2.counted} of {n}")
+        seconds2.values.append(run2.seconds)
+        on_run([seconds, seconds2, rate, hwm, used], n)
+    client.flushall()
+    client.close()
