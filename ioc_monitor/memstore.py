@@ -2,7 +2,8 @@
 
 Holds exactly what the Redis store holds, with the same retention rules, so the
 same log gives the same figures. Memory grows with open dossiers, units and the
-35-day de-duplication horizon, not with the length of the log.
+dossiers completed within the 400-day horizon (each with the 8-byte digests of its
+event ids), not with the length of the log.
 """
 
 from __future__ import annotations
@@ -10,23 +11,15 @@ from __future__ import annotations
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from typing import Final
 
-from ioc_monitor.engine import Delta
+from ioc_monitor.engine import DOSSIER_RETENTION_S, Delta
 from ioc_monitor.events import REASONS
 from ioc_monitor.rules import SERIES, DossierState
 from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
 from ioc_monitor.timeutil import hour_index
 from ioc_monitor.windows import bucket_slots, cutoffs
 
-__all__ = ["DEDUP_HORIZON_S", "DOSSIER_HORIZON_S", "MemoryStore"]
-
-#: Accepted event ids are kept until the watermark is this far (seconds) past the
-#: watermark at which they were accepted: 35 days.
-DEDUP_HORIZON_S: Final = 35 * 86400
-#: Completed dossiers are remembered until the watermark is this far (seconds) past
-#: their completion: 400 days, so late events of a completed dossier change nothing.
-DOSSIER_HORIZON_S: Final = 400 * 86400
+__all__ = ["MemoryStore"]
 
 _Buckets = defaultdict[int, Counter[str]]
 
@@ -45,8 +38,7 @@ class MemoryStore:
         self.watermark: float | None = None
         self._dossiers: dict[str, DossierState] = {}
         self._completed: list[tuple[float, str]] = []
-        self._events: dict[str, float] = {}
-        self._event_heap: list[tuple[float, str]] = []
+        self._done_at: dict[str, float] = {}
         self._units: set[str] = set()
         self._totals: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self._minute: defaultdict[str, _Buckets] = defaultdict(_buckets)
@@ -61,10 +53,6 @@ class MemoryStore:
         """Return a dossier's state (a copy is not needed: the engine owns it next)."""
         return self._dossiers.get(dossier_id)
 
-    def seen(self, event_id: str) -> bool:
-        """Return whether the event id was accepted within the horizon."""
-        return event_id in self._events
-
     def apply(self, delta: Delta) -> None:
         """Apply a batch's changes, then prune what no clock ≥ the watermark needs."""
         self.processed += delta.processed
@@ -73,11 +61,11 @@ class MemoryStore:
         self.watermark = delta.watermark
         self._units.update(delta.units)
         self._dossiers.update(delta.dossiers)
+        for dossier_id in delta.forgotten - delta.completed.keys():
+            self._done_at.pop(dossier_id, None)  # its new life is not completed
         for dossier_id, t in delta.completed.items():
+            self._done_at[dossier_id] = t
             heapq.heappush(self._completed, (t, dossier_id))
-        for event_id, t in delta.events.items():
-            self._events[event_id] = t
-            heapq.heappush(self._event_heap, (t, event_id))
         granularities = (self._minute, self._hour, self._day, self._month)
         for item in delta.items:
             self._totals[item.unit][item.series] += 1
@@ -96,15 +84,11 @@ class MemoryStore:
         if self.watermark is None:
             return
         hour = hour_index(self.watermark)
-        horizon = self.watermark - DEDUP_HORIZON_S
-        while self._completed and self._completed[0][0] < self.watermark - DOSSIER_HORIZON_S:
-            _, dossier_id = heapq.heappop(self._completed)
-            state = self._dossiers.get(dossier_id)
-            if state is not None and state.completed:
-                del self._dossiers[dossier_id]
-        while self._event_heap and self._event_heap[0][0] < horizon:
-            _, event_id = heapq.heappop(self._event_heap)
-            self._events.pop(event_id, None)
+        while self._completed and self._completed[0][0] < self.watermark - DOSSIER_RETENTION_S:
+            t, dossier_id = heapq.heappop(self._completed)
+            if self._done_at.get(dossier_id) == t:  # not a newer life of the id
+                del self._done_at[dossier_id]
+                self._dossiers.pop(dossier_id, None)
         if self._pruned_at == hour:
             return
         self._pruned_at = hour

@@ -8,7 +8,9 @@ the dossier's first accepted event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import hashlib
+from dataclasses import dataclass, field
 from typing import Final
 
 from ioc_monitor.events import CHANNELS, END_STATUSES, Event
@@ -21,6 +23,7 @@ __all__ = [
     "Item",
     "apply_event",
     "classify_completion",
+    "event_key",
 ]
 
 #: Timeliness classes of a completion.
@@ -36,6 +39,17 @@ _RECEIVED: Final = 1
 _COMPLETED: Final = 2
 _REFUSED: Final = 4
 _APOLOGY: Final = 8
+#: Bytes of an accepted event id's digest kept in its dossier's state.
+EVENT_KEY_BYTES: Final = 8
+
+
+def event_key(event_id: str) -> bytes:
+    """The fixed-size digest of an event id kept in its dossier's state (8 bytes).
+
+    BLAKE2b-64: two different ids of one dossier collide with probability about
+    ``n² / 2⁶⁵`` for ``n`` events, i.e. never in practice (a dossier has tens).
+    """
+    return hashlib.blake2b(event_id.encode(), digest_size=EVENT_KEY_BYTES).digest()
 
 
 @dataclass(slots=True)
@@ -52,6 +66,11 @@ class DossierState:
             those carrying ``due_at`` (seconds since the epoch), if any.
         due_occurred_at: That event's ``occurred_at``.
         supplement_events: Number of accepted status-5 events.
+        completed_at: End time of the completing event (seconds since the epoch): an
+            event more than :data:`~ioc_monitor.engine.DOSSIER_HORIZON_S` after it (in
+            its own event time) finds the dossier forgotten.
+        events: :func:`event_key` of every accepted event of the dossier (also those
+            after its completion): a repeat of one of them is a duplicate.
     """
 
     unit: str
@@ -62,20 +81,29 @@ class DossierState:
     due_at: float | None = None
     due_occurred_at: float | None = None
     supplement_events: int = 0
+    completed_at: float | None = None
+    events: set[bytes] = field(default_factory=set)
 
     def encode(self) -> str:
-        """Serialise compactly for the state store (``unit|flags|due|due_occ|supp``)."""
+        """Serialise compactly for the state store.
+
+        ``unit|flags|due|due_occ|supp|completed_at|events``: the event digests are
+        base64 of their concatenation (about 11 bytes an event); a completed
+        dossier keeps only ``unit|flags||||completed_at|events``.
+        """
         flags = (
             (_RECEIVED if self.received else 0)
             | (_COMPLETED if self.completed else 0)
             | (_REFUSED if self.refused else 0)
             | (_APOLOGY if self.apology else 0)
         )
+        ids = base64.b64encode(b"".join(sorted(self.events))).decode()
         if self.completed:
-            return f"{self.unit}|{flags}"
+            done = "" if self.completed_at is None else repr(self.completed_at)
+            return f"{self.unit}|{flags}||||{done}|{ids}"
         due = "" if self.due_at is None else repr(self.due_at)
         occ = "" if self.due_occurred_at is None else repr(self.due_occurred_at)
-        return f"{self.unit}|{flags}|{due}|{occ}|{self.supplement_events}"
+        return f"{self.unit}|{flags}|{due}|{occ}|{self.supplement_events}||{ids}"
 
     @classmethod
     def decode(cls, text: str) -> DossierState:
@@ -89,10 +117,12 @@ class DossierState:
             refused=bool(flags & _REFUSED),
             apology=bool(flags & _APOLOGY),
         )
-        if len(parts) == 5:
-            state.due_at = float(parts[2]) if parts[2] else None
-            state.due_occurred_at = float(parts[3]) if parts[3] else None
-            state.supplement_events = int(parts[4])
+        state.due_at = float(parts[2]) if parts[2] else None
+        state.due_occurred_at = float(parts[3]) if parts[3] else None
+        state.supplement_events = int(parts[4]) if parts[4] else 0
+        state.completed_at = float(parts[5]) if parts[5] else None
+        raw = base64.b64decode(parts[6])
+        state.events = {raw[i : i + EVENT_KEY_BYTES] for i in range(0, len(raw), EVENT_KEY_BYTES)}
         return state
 
 
@@ -160,6 +190,7 @@ def apply_event(state: DossierState | None, ev: Event) -> tuple[DossierState, li
     if ev.status in END_STATUSES:
         assert ev.ended_at is not None and ev.due_at is not None  # guaranteed by validation
         state.completed = True
+        state.completed_at = ev.ended_at
         timeliness = classify_completion(
             ev.ended_at,
             ev.due_at,

@@ -23,7 +23,9 @@ from redis.exceptions import RedisError
 from ioc_monitor import catalogue as c
 from ioc_monitor.collector import render_snapshot
 from ioc_monitor.config import ExporterSettings, RedisSettings
+from ioc_monitor.errors import StoreError
 from ioc_monitor.redis.client import connect
+from ioc_monitor.redis.layout import check_layout
 from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.registry import UnitRegistry
 
@@ -41,7 +43,8 @@ class RedisCollector(Collector):
         ioc_exporter_redis_up 1.0
         ioc_exporter_scrape_duration_seconds 0.004
 
-    Redis unreachable::
+    Redis unreachable, or holding state of another key layout (logged, naming
+    ``ioc recover``)::
 
         ioc_exporter_redis_up 0.0
         ioc_exporter_scrape_duration_seconds 0.002
@@ -70,12 +73,17 @@ class RedisCollector(Collector):
         start = time.perf_counter()
         up = GaugeMetricFamily(c.EXPORTER_REDIS_UP.name, c.EXPORTER_REDIS_UP.help)
         try:
+            check_layout(self._client, self._prefix)
             families = render_snapshot(
                 read_snapshot(self._client, self._prefix, self._clock), self._units
             )
             up.add_metric([], 1.0)
         except RedisError as exc:
             log.warning("scrape: cannot read Redis: %s", type(exc).__name__)
+            families = []
+            up.add_metric([], 0.0)
+        except StoreError as exc:  # state of another key layout: no numbers rather than wrong ones
+            log.error("scrape: %s", exc)
             families = []
             up.add_metric([], 0.0)
         yield from families
@@ -102,7 +110,17 @@ def serve(settings: ExporterSettings, redis_settings: RedisSettings, units: Unit
         settings: Bind address, port and clock.
         redis_settings: Where the state lives.
         units: The unit registry.
+
+    Raises:
+        StoreError: Redis holds state of another key layout (``ioc recover`` rebuilds).
     """
+    client = connect(redis_settings, retries=1)
+    try:
+        check_layout(client, redis_settings.prefix)  # refuse another layout at start-up
+    except RedisError:
+        pass  # unreachable now: every scrape checks again
+    finally:
+        client.close()
     registry = build_registry(redis_settings, units, settings.clock)
     server, thread = start_http_server(settings.port, settings.addr, registry=registry)
     log.warning(

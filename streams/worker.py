@@ -60,6 +60,31 @@ def exit_on_failure(exc: BaseException) -> NoReturn:
     os._exit(EXIT_AGENT_FAILED)
 
 
+def _check_layout(settings: RedisSettings) -> None:
+    """Refuse Redis state of another key layout before consuming; mark an empty store.
+
+    Redis unreachable at start-up is not an error (the worker waits for it batch by
+    batch); the layout is then marked by the next start.
+
+    Raises:
+        StoreError: Redis holds state of another key layout.
+    """
+    from redis.exceptions import RedisError
+
+    from ioc_monitor.redis.client import connect
+    from ioc_monitor.redis.layout import ensure_layout
+
+    client = connect(settings, retries=1)
+    try:
+        ensure_layout(client, settings.prefix)
+    except RedisError as exc:
+        logging.getLogger("ioc.worker").warning(
+            "cannot check the Redis key layout now (%s); continuing", type(exc).__name__
+        )
+    finally:
+        client.close()
+
+
 def run_worker(
     kafka: KafkaSettings,
     redis: RedisSettings,
@@ -86,6 +111,7 @@ def run_worker(
             supported (checked before Faust's private modules are imported).
     """
     check_faust_version()
+    _check_layout(redis)
     import faust
 
     from streams.app import BATCH_MAX, build_app

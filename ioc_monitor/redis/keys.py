@@ -10,9 +10,9 @@ key                    type    content
 ``T:off``              string  last applied Kafka offset
 ``T:stats``            hash    processed, duplicate, ``rej:<reason>``, ``wm`` (watermark),
                                ``lag`` (messages), ``wall`` (last batch, seconds)
-``T:dos``              hash    dossier_id -> encoded :class:`~ioc_monitor.rules.DossierState`
+``T:dos``              hash    dossier_id -> encoded :class:`~ioc_monitor.rules.DossierState`,
+                               with the 8-byte digests of its accepted event ids
 ``T:done``             zset    completed dossier_id, score = watermark at completion
-``T:eid``              zset    accepted event_id, score = watermark at acceptance
 ``T:units``            set     units named by accepted events
 ``T:tot:<unit>``       hash    series -> all-time count
 ``T:m:<unit>:<S>``     hash    ``<minute>|<series>`` -> count, minutes of hour ``S``; likewise
@@ -23,6 +23,7 @@ key                    type    content
 ``T:rc:<unit>``        zset    ``<series>|<dossier_id>``, score = t (recent items)
 ``T:open:<unit>``      zset    dossier_id in progress, score = due time (``+inf``: none)
 ``<prefix>:parts``     set     partitions that hold state
+``<prefix>:layout``    string  version of this layout (:mod:`ioc_monitor.redis.layout`)
 =====================  ======  =====================================================
 
 The Lua scripts (:mod:`ioc_monitor.redis.scripts`) build no key name: every key
@@ -53,7 +54,10 @@ class PartitionKeys:
         self.stats = f"{self.tag}:stats"
         self.dossiers = f"{self.tag}:dos"
         self.done = f"{self.tag}:done"
-        self.events = f"{self.tag}:eid"
+        #: Layout 1's accepted event ids (read only to recognise state of that layout).
+        self.v1_events = f"{self.tag}:eid"
+        #: The bench's naive per-event peer's accepted ids (never the worker's).
+        self.naive_events = f"{self.tag}:naive-eid"
         self.units = f"{self.tag}:units"
 
     def totals(self, unit: str) -> str:

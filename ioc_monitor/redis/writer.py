@@ -29,9 +29,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from ioc_monitor.engine import Delta, fold, keys_to_load, parse_batch
+from ioc_monitor.engine import DOSSIER_RETENTION_S, Delta, fold, keys_to_load, parse_batch
 from ioc_monitor.events import Rejection
-from ioc_monitor.memstore import DEDUP_HORIZON_S, DOSSIER_HORIZON_S
 from ioc_monitor.redis.keys import PartitionKeys
 from ioc_monitor.redis.scripts import APPLY_LUA
 from ioc_monitor.rules import DossierState
@@ -54,8 +53,6 @@ class Prune:
     Attributes:
         first_kept: First shard kept per granularity (:func:`~ioc_monitor.windows.shard_cutoffs`).
         recent_before: Recent items timed before this are dropped (seconds).
-        events_before: Event ids accepted at a watermark before this are forgotten
-            (seconds).
         dossiers_before: Dossiers completed at a watermark before this are forgotten
             (seconds).
         units: The partition's units set as read, with the batch's units.
@@ -66,7 +63,6 @@ class Prune:
 
     first_kept: dict[str, int]
     recent_before: float
-    events_before: float
     dossiers_before: float
     units: list[str]
     stored: dict[tuple[str, str], list[int]]
@@ -100,15 +96,11 @@ class Prepared:
 class _Loaded:
     """Lookup over the rows read for one batch."""
 
-    def __init__(self, dossiers: dict[str, DossierState], seen: set[str]) -> None:
+    def __init__(self, dossiers: dict[str, DossierState]) -> None:
         self._dossiers = dossiers
-        self._seen = seen
 
     def dossier(self, dossier_id: str) -> DossierState | None:
         return self._dossiers.get(dossier_id)
-
-    def seen(self, event_id: str) -> bool:
-        return event_id in self._seen
 
 
 async def prepare(
@@ -147,25 +139,21 @@ async def prepare(
     if not todo:
         return None
     parsed = parse_batch([v for _, v in todo], units)
-    dossier_ids, event_ids = keys_to_load(parsed)
+    dossier_ids = keys_to_load(parsed)
     dossiers: dict[str, DossierState] = {}
-    seen: set[str] = set()
     if dossier_ids:
         d_list = sorted(dossier_ids)
-        e_list = sorted(event_ids)
         async with client.pipeline(transaction=False) as pipe:
             pipe.get(keys.offset)
             pipe.hmget(keys.dossiers, d_list)
-            pipe.zmscore(keys.events, e_list)
-            again, rows, scores = await pipe.execute()
+            again, rows = await pipe.execute()
         if again != stored_raw:  # moved between the two reads: the commit guard will refuse
             return await prepare(client, keys, messages, units)
         dossiers = {
             d: DossierState.decode(r.decode()) for d, r in zip(d_list, rows, strict=True) if r
         }
-        seen = {e for e, s in zip(e_list, scores, strict=True) if s is not None}
     watermark = float(wm_raw) if wm_raw is not None else None
-    delta = fold(parsed, _Loaded(dossiers, seen), watermark)
+    delta = fold(parsed, _Loaded(dossiers), watermark)
     prune = await _read_prune(client, keys, delta.watermark, watermark, delta.units)
     dead = [(todo[pos][0], todo[pos][1], rej) for pos, rej in delta.rejections]
     return Prepared(
@@ -210,8 +198,7 @@ async def _read_prune(
     return Prune(
         first_kept=first_kept,
         recent_before=cut.recent,
-        events_before=watermark - DEDUP_HORIZON_S,
-        dossiers_before=watermark - DOSSIER_HORIZON_S,
+        dossiers_before=watermark - DOSSIER_RETENTION_S,
         units=units,
         stored={slot: [int(m) for m in row] for slot, row in zip(slots, rows, strict=True) if row},
     )
@@ -259,7 +246,8 @@ def _ops(
         add_many("SADD", k.units, sorted(delta.units))
     add_many("HSET", k.dossiers, [x for d, s in delta.dossiers.items() for x in (d, s.encode())])
     add_many("ZADD", k.done, [x for d, t in delta.completed.items() for x in (repr(t), d)])
-    add_many("ZADD", k.events, [x for e, t in delta.events.items() for x in (repr(t), e)])
+    # A forgotten dossier that lives again: its old completion must not purge the new state.
+    add_many("ZREM", k.done, sorted(delta.forgotten - delta.completed.keys()))
     # Count per (unit, granularity, shard, bucket, series) first, format each key once.
     totals: Counter[tuple[str, str]] = Counter()
     counts: Counter[tuple[str, str, int, int, str]] = Counter()
@@ -326,7 +314,6 @@ def _prune_ops(
         ref: Index of a key in ``KEYS`` (declares it).
     """
     ops.append(["PURGE", ref(k.done), ref(k.dossiers), f"({prune.dossiers_before!r}"])
-    ops.append(["ZREMRANGEBYSCORE", ref(k.events), "-inf", f"({prune.events_before!r}"])
     doomed: list[int] = []
     trims: list[_Op] = []
     for unit in prune.units:

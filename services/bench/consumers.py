@@ -123,12 +123,12 @@ class _Naive:
         if isinstance(ev, Rejection):
             await r.hincrby(k.stats, f"rej:{ev.reason}", 1)
             return
-        if await r.zscore(k.events, ev.event_id) is not None:
+        if await r.zscore(k.naive_events, ev.event_id) is not None:
             await r.hincrby(k.stats, "duplicate", 1)
             return
         raw: bytes | None = await r.hget(k.dossiers, ev.dossier_id)  # type: ignore[assignment]
         state = DossierState.decode(raw.decode()) if raw is not None else None
-        await r.zadd(k.events, {ev.event_id: ev.occurred_at})
+        await r.zadd(k.naive_events, {ev.event_id: ev.occurred_at})
         if state is None or not state.completed:
             state, items = apply_event(state, ev)
             await r.hset(k.dossiers, ev.dossier_id, state.encode())

@@ -84,6 +84,10 @@ def profile_section(raw: Path) -> Section:
     return Section(title, method, extra="\n".join(rows))
 
 
+#: Dossiers a province receives in a year (DOMAIN.md: about a million in Quảng Ninh).
+PROVINCE_YEAR_DOSSIERS = 1_000_000
+
+
 def _breakdown_figures(mem: Memory) -> list[Figure]:
     b = mem.breakdown
 
@@ -100,10 +104,11 @@ def _breakdown_figures(mem: Memory) -> list[Figure]:
                [mem.used_delta / MIB], note=f"{mem.n:,} events"),
         Figure("Redis per open dossier (state + open index)", "bytes",
                [each("dos") + each("open")], note=f"{get('open', 'elements'):,} open"),
-        Figure("Redis per dossier state (open or completed)", "bytes", [each("dos")],
-               note=f"{get('dos', 'elements'):,} dossiers"),
-        Figure("Redis per accepted event id (35-day de-dup horizon)", "bytes", [each("eid")],
-               note=f"{get('eid', 'elements'):,} ids"),
+        Figure("Redis per dossier state, with its event-id digests (de-dup)", "bytes",
+               [each("dos")], note=f"{get('dos', 'elements'):,} dossiers"),
+        Figure("Redis per province-year of dossier state (1 million dossiers)", "MiB",
+               [each("dos") * PROVINCE_YEAR_DOSSIERS / MIB],
+               note="completed ones kept 800 days of watermark: about 2.2 years held"),
         Figure("Redis per unit, window state after the throughput log", "KiB",
                [unit_total / 1024 / max(mem.units, 1)], note=f"{mem.units} units"),
     ]  # fmt: skip

@@ -161,7 +161,7 @@ def clone_units(client: Any, prefix: str, source: str, targets: Sequence[str]) -
 
 
 def key_kind(prefix: str, key: str) -> str:
-    """Kind of a key of the layout: ``dos``, ``eid``, ``m`` (minute buckets)... or ``global``."""
+    """Kind of a key of the layout: ``dos``, ``done``, ``m`` (minute buckets)... or ``global``."""
     rest = key[len(prefix) + 1 :]
     if not rest.startswith("{"):
         return "global"

@@ -196,6 +196,50 @@ def test_worker_sigkilled_at_random_points(shared: PrivatePipeline) -> None:
     assert_equals_kpi(p, n, log)
 
 
+def test_two_workers_killed_while_fourteen_months_are_replayed_twice(
+    shared: PrivatePipeline,
+) -> None:
+    """Per-dossier de-duplication at any age (KPIS.md v2), with kills and two workers.
+
+    A 425-day log is replayed twice (a duplicate storm, as when a producer re-sends its
+    history) while two workers share its 3 partitions and one of them is SIGKILLed at
+    three random points. Every series, the processed / duplicate / rejected counts
+    included, must equal ``ioc kpi`` on the log twice; and the second pass accepts
+    nothing new: every message it repeats that was not rejected is a duplicate.
+    """
+    p = shared
+    log = p.workdir / "events.jsonl"
+    p.run(
+        "simulate",
+        *("--seed", "36", "--days", "425", "--scale", "0.004", "--noise", "0.02"),
+        *("--out", str(log)),
+    )
+    n = sum(1 for line in log.read_bytes().split(b"\n") if line)
+    assert n > 10_000
+    rng = random.Random(36)
+    workers = [p.start("worker", "--batch", "200", log=f"w{i}-0.log") for i in (0, 1)]
+    feed = replay(p, log, rate=4000)
+    points = sorted(rng.uniform(0.1, 0.9) for _ in range(3))
+    for i, share in enumerate(points, start=1):
+        if i == 2:  # the second kill lands while the whole log is sent a second time
+            assert feed.wait(timeout=300) == 0, p.logs_text()
+            feed = replay(p, log, rate=4000)
+        wait_for(lambda s=share, k=i: p.counted() >= (s + (k >= 2)) * n, f"kill point {i}")
+        victim = rng.randrange(2)
+        stop(workers[victim], signal.SIGKILL)
+        workers[victim] = p.start("worker", "--batch", "200", log=f"w{victim}-{i}.log")
+    assert feed.wait(timeout=300) == 0, p.logs_text()
+    got = assert_equals_kpi(p, 2 * n, log, log)
+    once = p.expected(log)
+    processed, duplicate = (
+        _value(once, f"ioc_events_{c}_total") for c in ("processed", "duplicate")
+    )
+    # The second pass accepts nothing new; each of its messages that was processed or a
+    # duplicate the first time is a duplicate now (rejected ones are rejected again).
+    assert _value(got, "ioc_events_processed_total") == processed
+    assert _value(got, "ioc_events_duplicate_total") == processed + 2 * duplicate
+
+
 # --- 2. Redis and Kafka restarted --------------------------------------------------------------
 
 

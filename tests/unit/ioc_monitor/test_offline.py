@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -421,3 +422,71 @@ def test_an_old_event_redelivered_at_once_is_a_duplicate(
     assert dict(snap.units["u-a"].totals) == zero_totals(
         received_in_person=1, completed_early=1, refused=1
     )
+
+
+def _completed_then_resent(days_later: int) -> list[dict[str, object]]:
+    """d-1 received and completed on 2026-01-01; d-2 refused ``days_later``; d-1 re-sent."""
+    done = event(
+        10,
+        event_id="ev-done",
+        dossier_id="d-1",
+        received_at="2026-01-01T08:00:00+07:00",
+        due_at="2026-01-05T17:00:00+07:00",
+        occurred_at="2026-01-01T09:00:00+07:00",
+    )
+    later = datetime.fromisoformat("2026-01-01T09:00:00+07:00") + timedelta(days=days_later)
+    filler = event(3, event_id="ev-filler", dossier_id="d-2", occurred_at=later.isoformat())
+    return [done, filler, done]
+
+
+@pytest.mark.parametrize("batch_size", [2000, 1])
+@pytest.mark.parametrize("days_later", [40, 200, 380, 400, 405, 700])
+def test_an_event_resent_months_later_is_still_a_duplicate(
+    batch_size: int, days_later: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # KPIS.md v2: event ids are kept with their dossier's state at least 400 days
+    # (event time) after its completion; within that, a re-sent event is a duplicate.
+    # The re-sent event's own time is its original one, so however late it arrives (the
+    # stores keep the state 800 days of watermark) it is a duplicate. Hand-worked:
+    # ev-done counts one in-person receipt and one early completion (ended 01-01, before
+    # the due date 01-05); ev-filler one refusal; the re-send only counts as a duplicate.
+    monkeypatch.setattr(offline, "BATCH_SIZE", batch_size)
+    snap = snap_at(_completed_then_resent(days_later), "2028-06-01T00:00:00+07:00")
+    assert (snap.processed, snap.duplicate) == (2, 1)
+    assert dict(snap.units["u-a"].totals) == zero_totals(
+        received_in_person=1, completed_early=1, refused=1
+    )
+
+
+@pytest.mark.parametrize("batch_size", [2000, 1])
+@pytest.mark.parametrize(
+    ("days_after", "received", "in_progress"), [(200, 1, 0), (400, 1, 0), (405, 2, 1)]
+)
+def test_a_new_event_past_the_horizon_starts_the_dossier_again(
+    batch_size: int,
+    days_after: int,
+    received: int,
+    in_progress: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A new event (another id) of d-1, received again, ``days_after`` the completion by
+    # its own occurred_at. Within 400 days it is an event of a completed dossier:
+    # processed, nothing else. Past 400 days the dossier is forgotten, and the event is
+    # the first of a new life: a second in-person receipt and one dossier in progress.
+    monkeypatch.setattr(offline, "BATCH_SIZE", batch_size)
+    done, filler, _ = _completed_then_resent(days_after)
+    at = datetime.fromisoformat("2026-01-01T09:00:00+07:00") + timedelta(days=days_after)
+    late = event(
+        2,
+        event_id="ev-late",
+        dossier_id="d-1",
+        received_at=at.isoformat(),
+        due_at=(at + timedelta(days=3)).isoformat(),
+        occurred_at=at.isoformat(),
+    )
+    snap = snap_at([done, filler, late], "2028-06-01T00:00:00+07:00")
+    assert (snap.processed, snap.duplicate) == (3, 0)
+    assert dict(snap.units["u-a"].totals) == zero_totals(
+        received_in_person=received, completed_early=1, refused=1
+    )
+    assert snap.units["u-a"].in_progress == in_progress

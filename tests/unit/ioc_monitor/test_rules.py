@@ -581,7 +581,6 @@ def test_duplicate_with_different_content_has_no_effect() -> None:
     dup = {
         **first,
         "status": 10,
-        "dossier_id": "d-2",
         "apology": True,
         "occurred_at": "2026-03-11T09:00:00+07:00",
     }
@@ -590,6 +589,18 @@ def test_duplicate_with_different_content_has_no_effect() -> None:
     assert totals(snap) == zero_totals(received_in_person=1)
     assert snap.units["u-a"].in_progress == 1
     assert snap.watermark == ts("2026-03-10T09:00:00+07:00")
+
+
+def test_the_same_event_id_on_two_dossiers_is_accepted_twice() -> None:
+    # EVENTS.md v2: "A message whose event_id was already accepted for the same
+    # dossier_id is a duplicate" -- only for the same dossier. Two dossiers, each
+    # received in person by an event with the id "ev-shared": two receipts, no duplicate.
+    one = event(2, event_id="ev-shared", dossier_id="d-1", due_at=D)
+    two = {**one, "dossier_id": "d-2", "occurred_at": "2026-03-10T10:00:00+07:00"}
+    snap = snap_at([one, two, two], "2026-03-11T10:00:00+07:00")
+    assert (snap.processed, snap.duplicate) == (2, 1)
+    assert totals(snap) == zero_totals(received_in_person=2)
+    assert snap.units["u-a"].in_progress == 2
 
 
 def test_duplicate_of_a_rejected_message_is_rejected_again() -> None:

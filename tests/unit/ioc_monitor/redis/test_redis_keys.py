@@ -13,7 +13,8 @@ def test_partition_keys_follow_the_table() -> None:
         "ioc:{7}:stats",
         "ioc:{7}:dos",
     )
-    assert (k.done, k.events, k.units) == ("ioc:{7}:done", "ioc:{7}:eid", "ioc:{7}:units")
+    assert (k.done, k.v1_events, k.units) == ("ioc:{7}:done", "ioc:{7}:eid", "ioc:{7}:units")
+    assert k.naive_events == "ioc:{7}:naive-eid"
     assert k.totals("u-a") == "ioc:{7}:tot:u-a"
     assert k.buckets("u-a", "mo", 2025) == "ioc:{7}:mo:u-a:2025"
     assert k.bucket_index("u-a", "h") == "ioc:{7}:hi:u-a"

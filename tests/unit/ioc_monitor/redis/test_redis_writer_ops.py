@@ -59,7 +59,6 @@ def test_prune_deletes_stored_and_new_shards_below_the_cutoffs() -> None:
     prune = Prune(
         first_kept={"m": 483_601, "h": 20_149, "d": 24_302, "mo": 2025},
         recent_before=1_740_960_000.0,
-        events_before=1_700_000_000.0,
         dossiers_before=1_600_000_000.0,
         units=["u-a", "u-z"],
         stored={("u-a", "m"): [483_500], ("u-a", "d"): [24_290], ("u-z", "h"): [20_100]},
@@ -80,7 +79,6 @@ def test_prune_deletes_stored_and_new_shards_below_the_cutoffs() -> None:
     assert sorted(op for op in pruning if op[0] != "DEL") == sorted(
         [
             ("PURGE", f"{T}:done", f"{T}:dos", "(1600000000.0"),
-            ("ZREMRANGEBYSCORE", f"{T}:eid", "-inf", "(1700000000.0"),
             ("ZREMRANGEBYSCORE", f"{T}:mi:u-a", "-inf", "(483601"),
             ("ZREMRANGEBYSCORE", f"{T}:hi:u-a", "-inf", "(20149"),
             ("ZREMRANGEBYSCORE", f"{T}:di:u-a", "-inf", "(24302"),
@@ -93,6 +91,6 @@ def test_prune_deletes_stored_and_new_shards_below_the_cutoffs() -> None:
 
 def test_many_deletions_are_split_into_commands_of_at_most_200_keys() -> None:
     stored = {("u-a", "m"): list(range(1, 451))}
-    prune = Prune({"m": 483_601, "h": 0, "d": 0, "mo": 0}, 0.0, 0.0, 0.0, ["u-a"], stored)
+    prune = Prune({"m": 483_601, "h": 0, "d": 0, "mo": 0}, 0.0, 0.0, ["u-a"], stored)
     dels = [op for op in _decoded(_prepared(prune)) if op[0] == "DEL"]
     assert [len(op) - 1 for op in dels] == [200, 200, 51]  # 450 stored + 483_554 of the batch

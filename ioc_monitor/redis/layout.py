@@ -1,0 +1,119 @@
+"""The version of the Redis key layout, kept in Redis beside the state.
+
+``<prefix>:layout`` holds :data:`LAYOUT_VERSION`. A worker writes it when it is
+missing; a worker or an exporter that finds another version, or state written before
+versions were kept (layout 1, told apart by its per-partition ``eid`` sets), stops with
+an error that says how to rebuild (``ioc recover``), instead of reading wrong numbers.
+
+========  ==========================================================================
+version   layout
+========  ==========================================================================
+1         (no ``layout`` key) accepted event ids in ``T:eid``, forgotten after 35 days
+2         event ids kept inside each dossier's state (KPIS.md v2 de-duplication)
+========  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+import redis.asyncio
+from redis import Redis
+
+from ioc_monitor.errors import StoreError
+from ioc_monitor.redis.keys import PartitionKeys, global_key
+
+__all__ = ["LAYOUT_VERSION", "check_layout", "ensure_layout", "ensure_layout_async"]
+
+#: The layout this version of the code reads and writes.
+LAYOUT_VERSION: Final = 2
+
+
+def _layout_key(prefix: str) -> str:
+    return global_key(prefix, "layout")
+
+
+def _error(prefix: str, found: str) -> StoreError:
+    return StoreError(
+        f"Redis keys with prefix {prefix!r} hold state of key layout {found}; this version "
+        f"reads and writes layout {LAYOUT_VERSION} only. Stop every `ioc worker` and run "
+        "`ioc recover` to rebuild the state from the topic"
+    )
+
+
+def _v1_keys(prefix: str, parts: Iterable[bytes | str]) -> list[str]:
+    """The per-partition event-id sets that only layout 1 wrote."""
+    return [PartitionKeys(prefix, int(p)).v1_events for p in parts]
+
+
+def _decide(prefix: str, stored: bytes | str | None, v1_found: bool) -> bool:
+    """Whether the version must be written; raise when the state is of another layout.
+
+    Raises:
+        StoreError: Redis holds state of another layout.
+    """
+    text = stored.decode(errors="replace") if isinstance(stored, bytes) else stored
+    if text == str(LAYOUT_VERSION):
+        return False
+    if text is not None:
+        raise _error(prefix, repr(text))
+    if v1_found:
+        raise _error(prefix, "1 (written before layout versions)")
+    return True  # no state, or state of this layout whose marker is missing
+
+
+def check_layout(client: Redis, prefix: str) -> None:
+    """Refuse state of another layout (the exporter, at start-up and at each scrape).
+
+    One ``GET`` when the version is there; state without it is told apart by the
+    ``eid`` sets that only layout 1 had.
+
+    Args:
+        client: Sync client.
+        prefix: Key prefix.
+
+    Raises:
+        StoreError: The state is of another layout.
+        redis.RedisError: Redis cannot be read.
+    """
+    _check(client, prefix)
+
+
+def _check(client: Redis, prefix: str) -> bool:
+    stored = client.get(_layout_key(prefix))
+    v1_found = False
+    if stored is None:
+        parts = client.smembers(global_key(prefix, "parts"))
+        v1_found = any(client.exists(key) for key in _v1_keys(prefix, parts))
+    return _decide(prefix, stored, v1_found)
+
+
+def ensure_layout(client: Redis, prefix: str) -> None:
+    """Refuse state of another layout; write the version when it is missing.
+
+    Args:
+        client: Sync client.
+        prefix: Key prefix.
+
+    Raises:
+        StoreError: The state is of another layout.
+        redis.RedisError: Redis cannot be read.
+    """
+    if _check(client, prefix):
+        client.set(_layout_key(prefix), str(LAYOUT_VERSION), nx=True)
+        _check(client, prefix)  # another process may have written another version
+
+
+async def ensure_layout_async(client: redis.asyncio.Redis, prefix: str) -> None:
+    """:func:`ensure_layout` with an asyncio client."""
+    for attempt in range(2):
+        stored = await client.get(_layout_key(prefix))
+        v1_found = False
+        if stored is None:
+            parts = await client.smembers(global_key(prefix, "parts"))
+            for key in _v1_keys(prefix, parts):
+                v1_found = v1_found or bool(await client.exists(key))
+        if not _decide(prefix, stored, v1_found) or attempt:
+            return
+        await client.set(_layout_key(prefix), str(LAYOUT_VERSION), nx=True)
