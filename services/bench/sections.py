@@ -97,6 +97,7 @@ def _breakdown_figures(mem: Memory) -> list[Figure]:
     def each(kind: str) -> float:
         return get(kind, "bytes") / max(get(kind, "elements"), 1)
 
+    per_dossier = (get("dos", "bytes") + get("done", "bytes")) / max(get("dos", "elements"), 1)
     bucket_kinds = tuple(k for k in UNIT_KEYS if k != "open")
     unit_total = sum(get(k, "bytes") for k in bucket_kinds)
     return [
@@ -104,10 +105,10 @@ def _breakdown_figures(mem: Memory) -> list[Figure]:
                [mem.used_delta / MIB], note=f"{mem.n:,} events"),
         Figure("Redis per open dossier (state + open index)", "bytes",
                [each("dos") + each("open")], note=f"{get('open', 'elements'):,} open"),
-        Figure("Redis per dossier state, with its event-id digests (de-dup)", "bytes",
-               [each("dos")], note=f"{get('dos', 'elements'):,} dossiers"),
-        Figure("Redis per province-year of dossier state (1 million dossiers)", "MiB",
-               [each("dos") * PROVINCE_YEAR_DOSSIERS / MIB],
+        Figure("Redis per dossier: state with event-id digests + completion index", "bytes",
+               [per_dossier], note=f"{get('dos', 'elements'):,} dossiers"),
+        Figure("Redis per province-year of dossiers (1 million)", "MiB",
+               [per_dossier * PROVINCE_YEAR_DOSSIERS / MIB],
                note="completed ones kept 800 days of watermark: about 2.2 years held"),
         Figure("Redis per unit, window state after the throughput log", "KiB",
                [unit_total / 1024 / max(mem.units, 1)], note=f"{mem.units} units"),
