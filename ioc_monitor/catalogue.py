@@ -25,6 +25,8 @@ __all__ = [
     "ONLINE_RATIO",
     "ON_TIME_RATIO",
     "OVERDUE",
+    "PARTITION_STALLED",
+    "PIPELINE_HEALTH_METRICS",
     "RECEIVED_TOTAL",
     "REFUSED_TOTAL",
     "WATERMARK",
@@ -173,3 +175,14 @@ EXPORTER_SCRAPE_SECONDS: Final = MetricSpec(
 )
 #: The exporter's own health metrics (not in METRICS.md; never produced by ``ioc kpi``).
 EXPORTER_METRICS: Final = (EXPORTER_REDIS_UP, EXPORTER_SCRAPE_SECONDS)
+
+PARTITION_STALLED: Final = MetricSpec(
+    "ioc_consumer_partition_stalled",
+    "gauge",
+    "1 while the worker keeps the partition paused at a record batch it cannot decode "
+    "(see its log; nothing is skipped, the other partitions go on); present only then.",
+    ("partition",),
+)
+#: Pipeline health beyond METRICS.md (a project addition): exposed after the catalogue's
+#: metrics by the exporter, never by ``ioc kpi`` (a stall is a live consumer's state).
+PIPELINE_HEALTH_METRICS: Final = (PARTITION_STALLED,)

@@ -36,7 +36,9 @@ def render_snapshot(snap: Snapshot, units: UnitRegistry) -> list[Metric]:
     the registry, every counter label value (zeros included), in-progress and
     overdue gauges, non-zero window counts, and each ratio whose denominator in the
     window is > 0. Pipeline counters always, with every rejection reason; the
-    watermark once something was accepted; consumer lag per partition when known.
+    watermark once something was accepted; consumer lag per partition when known; and,
+    beyond METRICS.md, ``ioc_consumer_partition_stalled`` 1 for each partition the
+    worker keeps paused at a batch it cannot decode (absent otherwise, and offline).
 
     Expected exposition (abridged)::
 
@@ -52,9 +54,10 @@ def render_snapshot(snap: Snapshot, units: UnitRegistry) -> list[Metric]:
         units: The unit registry (labels; units not in it are not exposed).
 
     Returns:
-        One family per metric of the catalogue, in catalogue order.
+        One family per metric of the catalogue, in catalogue order, then the
+        pipeline-health families (:data:`ioc_monitor.catalogue.PIPELINE_HEALTH_METRICS`).
     """
-    fam = {spec.name: _family(spec) for spec in c.CATALOGUE}
+    fam = {spec.name: _family(spec) for spec in (*c.CATALOGUE, *c.PIPELINE_HEALTH_METRICS)}
     for unit in units:
         fig = snap.units.get(unit.id)
         if fig is None:
@@ -103,6 +106,8 @@ def render_snapshot(snap: Snapshot, units: UnitRegistry) -> list[Metric]:
         fam[c.LAST_PROCESSED.name].add_metric([], snap.last_processed)
     for partition, lag in sorted(snap.lag.items()):
         fam[c.CONSUMER_LAG.name].add_metric([str(partition)], float(lag))
+    for partition in sorted(snap.stalled):
+        fam[c.PARTITION_STALLED.name].add_metric([str(partition)], 1.0)
     return list(fam.values())
 
 

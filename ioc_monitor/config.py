@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import ssl
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -116,6 +117,58 @@ def _readable_file(value: Path | None) -> Path | None:
     return value
 
 
+def _no_password() -> bytes:
+    """Password callback of ``load_cert_chain``: none, so OpenSSL never prompts on a tty."""
+    return b""
+
+
+def _tls_files_check(
+    prefix: str,
+    ca: tuple[str, Path | None],
+    cert: Path | None,
+    key: Path | None,
+    no_tls: str | None,
+) -> None:
+    """Raise ValueError unless the TLS files of a model make sense together.
+
+    They need TLS; the client certificate and its key go together; the CA file
+    must hold PEM certificates, and the certificate must match its unencrypted key
+    (parsed here, so a wrong file is refused at start-up, naming the variable).
+
+    Args:
+        prefix: Env prefix of the model, e.g. ``IOC_REDIS_``.
+        ca: Field name and value of the CA-bundle setting.
+        cert: The client certificate, if any.
+        key: Its private key, if any.
+        no_tls: None when the connection settings select TLS, else why they do not (the
+            other variable, for the message).
+    """
+    names = {ca[0]: ca[1], "ssl_certfile": cert, "ssl_keyfile": key}
+    given = [f"{prefix}{name.upper()}" for name, value in names.items() if value is not None]
+    if given and no_tls is not None:
+        raise ValueError(f"{' and '.join(given)} need TLS: {no_tls}")
+    if (cert is None) != (key is None):
+        raise ValueError(
+            f"{prefix}SSL_CERTFILE and {prefix}SSL_KEYFILE (the client certificate and its "
+            "private key) go together: set both or neither"
+        )
+    if ca[1] is not None:
+        try:
+            ssl.create_default_context(cafile=str(ca[1]))
+        except ssl.SSLError as exc:
+            raise ValueError(
+                f"{prefix}{ca[0].upper()}: {str(ca[1])!r} holds no PEM certificate ({exc.reason})"
+            ) from None
+    if cert is not None and key is not None:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key, _no_password)
+        except ssl.SSLError as exc:
+            raise ValueError(
+                f"{prefix}SSL_CERTFILE and {prefix}SSL_KEYFILE: not a PEM certificate and its "
+                f"unencrypted private key ({exc.reason or exc.strerror})"
+            ) from None
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -148,7 +201,11 @@ class KafkaSettings(BaseSettings):
         sasl_mechanism: ``SCRAM-SHA-256``, ``SCRAM-SHA-512`` or ``PLAIN`` when SASL is used.
         sasl_username: SASL user name.
         sasl_password: SASL password (secret, never logged).
-        ssl_cafile: CA bundle for TLS, if any.
+        ssl_cafile: CA bundle (PEM) the brokers' certificates are checked against, with
+            ``SSL``/``SASL_SSL``. Default None: the system's CAs.
+        ssl_certfile: Client certificate (PEM) for brokers that require one (mutual TLS).
+            Default None; set with ``ssl_keyfile``.
+        ssl_keyfile: Its private key (PEM, unencrypted). Default None.
         compression: Codec of the batches our producers send (``ioc replay``, ``ioc
             simulate --to-kafka``): ``none`` (default), ``gzip``, ``snappy``, ``lz4`` or
             ``zstd``. Consumers read every codec whatever this says.
@@ -165,6 +222,8 @@ class KafkaSettings(BaseSettings):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: ReadableFile = None
+    ssl_certfile: ReadableFile = None
+    ssl_keyfile: ReadableFile = None
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
 
     @model_validator(mode="after")
@@ -178,6 +237,16 @@ class KafkaSettings(BaseSettings):
             )
         if self.dlq_topic == self.topic:
             raise ValueError("IOC_KAFKA_DLQ_TOPIC must differ from IOC_KAFKA_TOPIC")
+        protocol = self.security_protocol
+        _tls_files_check(
+            "IOC_KAFKA_",
+            ("ssl_cafile", self.ssl_cafile),
+            self.ssl_certfile,
+            self.ssl_keyfile,
+            None
+            if protocol in ("SSL", "SASL_SSL")
+            else f"IOC_KAFKA_SECURITY_PROTOCOL must be SSL or SASL_SSL, got {protocol}",
+        )
         return self
 
 
@@ -185,7 +254,7 @@ class RedisSettings(BaseSettings):
     """Redis connection (env prefix ``IOC_REDIS_``).
 
     Attributes:
-        url: ``redis://`` or ``rediss://`` URL. Default: the local stack.
+        url: ``redis://``, ``rediss://`` (TLS) or ``unix://`` URL. Default: the local stack.
         username: ACL user name, if any.
         password: Password (secret, never logged).
         prefix: Prefix of every key this project writes. Default ``ioc``.
@@ -193,6 +262,12 @@ class RedisSettings(BaseSettings):
         cluster: ``url`` names a node of a Redis Cluster (``IOC_REDIS_CLUSTER``); each
             partition's keys share one hash tag, so every atomic update stays in one slot.
             Default False.
+        ssl_ca_certs: CA bundle (PEM) the server's certificate is checked against, with a
+            ``rediss://`` URL (certificate and host name are always verified). Default
+            None: the system's CAs.
+        ssl_certfile: Client certificate (PEM) for a server that requires one
+            (``tls-auth-clients yes``). Default None; set with ``ssl_keyfile``.
+        ssl_keyfile: Its private key (PEM, unencrypted). Default None.
     """
 
     model_config = SettingsConfigDict(env_prefix="IOC_REDIS_", frozen=True, extra="ignore")
@@ -203,6 +278,21 @@ class RedisSettings(BaseSettings):
     prefix: str = Field(default="ioc", pattern=r"^[A-Za-z0-9_.:-]{1,32}$")
     socket_timeout: float = Field(default=5.0, gt=0)
     cluster: bool = False
+    ssl_ca_certs: ReadableFile = None
+    ssl_certfile: ReadableFile = None
+    ssl_keyfile: ReadableFile = None
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> RedisSettings:
+        scheme = urlsplit(self.url).scheme
+        _tls_files_check(
+            "IOC_REDIS_",
+            ("ssl_ca_certs", self.ssl_ca_certs),
+            self.ssl_certfile,
+            self.ssl_keyfile,
+            None if scheme == "rediss" else f"IOC_REDIS_URL must be rediss://, got {scheme}://",
+        )
+        return self
 
 
 class ExporterSettings(BaseSettings):

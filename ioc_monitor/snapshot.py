@@ -41,6 +41,8 @@ class Snapshot:
         watermark: Largest ``occurred_at`` accepted, if any.
         last_processed: Wall time (seconds) of the last processed message, if known.
         lag: Consumer lag in messages per partition, when known (stream only).
+        stalled: Offset at which the worker paused each partition it cannot decode a
+            batch of (stream only; partitions that are not stalled are left out).
     """
 
     clock: float | None
@@ -51,6 +53,7 @@ class Snapshot:
     watermark: float | None
     last_processed: float | None
     lag: Mapping[int, int] = field(default_factory=dict)
+    stalled: Mapping[int, int] = field(default_factory=dict)
 
 
 def unit_figures(

@@ -79,7 +79,7 @@ class RedisCollector(Collector):
             )
             up.add_metric([], 1.0)
         except RedisError as exc:
-            log.warning("scrape: cannot read Redis: %s", type(exc).__name__)
+            log.warning("scrape: cannot read Redis: %s: %s", type(exc).__name__, exc)
             families = []
             up.add_metric([], 0.0)
         except StoreError as exc:  # state of another key layout: no numbers rather than wrong ones

@@ -3,8 +3,9 @@
 What both need, written once: the ``ioc`` command prefix, free loopback ports outside
 the kernel's ephemeral range, spawning a process with its output in a log file,
 stopping processes (signal, wait, then ``SIGKILL``), and private ``redis-server`` processes
-(standalone, with an optional ACL user, or a three-node Redis Cluster), each with its
-own port and directory, so that nothing touches the Redis of a running ``make demo``.
+(standalone, with an optional ACL user and optional TLS, or a three-node Redis Cluster),
+each with its own port and directory, so that nothing touches the Redis of a running
+``make demo``.
 
 Errors raise :class:`~ioc_monitor.errors.IocError` with the server's log tail; the
 tests turn them into failures, never skips.
@@ -20,8 +21,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Literal
 
 import redis
 
@@ -32,6 +34,7 @@ __all__ = [
     "IOC",
     "RedisCluster3",
     "RedisServer",
+    "TlsFiles",
     "free_port",
     "redis_server_exe",
     "spawn",
@@ -149,6 +152,27 @@ def redis_server_exe() -> str:
     return found
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of a TLS server, and optionally of a client certificate it trusts.
+
+    Attributes:
+        ca: CA bundle: the server checks client certificates with it, clients check the
+            server's certificate with it.
+        cert: The server's certificate (chain).
+        key: The server's private key (unencrypted).
+        client_cert: A client certificate signed by ``ca``, presented by the harness's own
+            clients (:meth:`RedisServer.client`). Default None: no client certificate.
+        client_key: Its private key. Default None.
+    """
+
+    ca: Path
+    cert: Path
+    key: Path
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+
 class RedisServer:
     """A private ``redis-server`` on its own port and directory (a context manager).
 
@@ -162,6 +186,10 @@ class RedisServer:
         cluster: Start it as a Redis Cluster node. Default False.
         cleanup: Remove ``root`` on stop. Default True.
         port: TCP port; default a :func:`free_port`.
+        tls: Serve TLS only on ``port`` (``port 0``, ``tls-port``) with these files.
+            Default None: plain TCP.
+        tls_auth_clients: ``tls-auth-clients`` with TLS: ``yes`` (a client certificate
+            signed by ``tls.ca`` is required), ``optional`` or ``no``. Default ``no``.
     """
 
     def __init__(
@@ -174,6 +202,8 @@ class RedisServer:
         cluster: bool = False,
         cleanup: bool = True,
         port: int | None = None,
+        tls: TlsFiles | None = None,
+        tls_auth_clients: Literal["yes", "optional", "no"] = "no",
     ) -> None:
         self.root = root.resolve()
         self.port = port if port is not None else free_port()
@@ -182,12 +212,15 @@ class RedisServer:
         self.password = password
         self.cluster = cluster
         self.cleanup = cleanup
+        self.tls = tls
+        self.tls_auth_clients = tls_auth_clients
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        """``redis://`` URL of db 0, without credentials."""
-        return f"redis://{HOST}:{self.port}/0"
+        """``redis://`` (``rediss://`` with TLS) URL of db 0, without credentials."""
+        scheme = "rediss" if self.tls is not None else "redis"
+        return f"{scheme}://{HOST}:{self.port}/0"
 
     @property
     def log(self) -> Path:
@@ -195,10 +228,21 @@ class RedisServer:
         return self.root / "redis.log"
 
     def conf(self) -> str:
-        """The ``redis.conf`` text: loopback only, AOF, no RDB snapshots."""
+        """The ``redis.conf`` text: loopback only, AOF, no RDB snapshots (TLS if asked)."""
+        if self.tls is None:
+            ports = [f"port {self.port}"]
+        else:
+            ports = [
+                "port 0",
+                f"tls-port {self.port}",
+                f'tls-cert-file "{self.tls.cert}"',
+                f'tls-key-file "{self.tls.key}"',
+                f'tls-ca-cert-file "{self.tls.ca}"',
+                f"tls-auth-clients {self.tls_auth_clients}",
+            ]
         lines = [
             f"bind {HOST}",
-            f"port {self.port}",
+            *ports,
             "protected-mode yes",
             "daemonize no",
             f'dir "{self.root}"',
@@ -215,7 +259,16 @@ class RedisServer:
         return "\n".join(lines) + "\n"
 
     def client(self, socket_timeout: float = 60.0) -> redis.Redis:
-        """A sync client (``bytes`` responses) with this server's credentials."""
+        """A sync client (``bytes`` responses) with this server's credentials (and TLS)."""
+        tls: dict[str, Any] = {}
+        if self.tls is not None:
+            tls = {
+                "ssl": True,
+                "ssl_ca_certs": str(self.tls.ca),
+                "ssl_cert_reqs": "required",
+                "ssl_certfile": str(self.tls.client_cert) if self.tls.client_cert else None,
+                "ssl_keyfile": str(self.tls.client_key) if self.tls.client_key else None,
+            }
         return redis.Redis(
             host=HOST,
             port=self.port,
@@ -223,6 +276,7 @@ class RedisServer:
             password=self.password,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
+            **tls,
         )
 
     def ready(self) -> bool:

@@ -7,6 +7,9 @@ are counted there; :meth:`Publisher.flush` waits for all of them.
 
 from __future__ import annotations
 
+import socket
+import ssl
+import struct
 import threading
 from types import TracebackType
 from typing import Any, Final
@@ -14,13 +17,14 @@ from typing import Any, Final
 import orjson
 
 from ioc_monitor.config import KafkaSettings
-from ioc_monitor.errors import IocError
+from ioc_monitor.errors import ConfigError, IocError
 
 __all__ = [
     "BATCH_SIZE_BYTES",
     "LINGER_MS",
     "MAX_REQUEST_BYTES",
     "Publisher",
+    "check_tls",
     "client_options",
     "dossier_key",
     "ensure_topic",
@@ -59,10 +63,13 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
     """Return the kafka-python connection and security options of the settings.
 
     Args:
-        settings: Kafka settings (bootstrap, security protocol, SASL, TLS CA file).
+        settings: Kafka settings (bootstrap, security protocol, SASL, TLS files).
 
     Returns:
-        Keyword arguments shared by ``KafkaProducer`` and ``KafkaAdminClient``.
+        Keyword arguments shared by ``KafkaProducer``, ``KafkaConsumer`` and
+        ``KafkaAdminClient``: with TLS also ``ssl_cafile``, ``ssl_certfile`` and
+        ``ssl_keyfile`` (those set, as strings; kafka-python verifies the brokers'
+        certificates and host names).
     """
     options: dict[str, Any] = {
         "bootstrap_servers": [s.strip() for s in settings.bootstrap.split(",") if s.strip()],
@@ -73,9 +80,72 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
         options["sasl_plain_username"] = settings.sasl_username or ""
         password = settings.sasl_password
         options["sasl_plain_password"] = password.get_secret_value() if password else ""
-    if settings.ssl_cafile is not None:
-        options["ssl_cafile"] = str(settings.ssl_cafile)
+    for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        value = getattr(settings, name)
+        if value is not None:
+            options[name] = str(value)
     return options
+
+
+_CHECK_CLIENT_ID: Final = b"ioc-tls-check"
+_API_VERSIONS_HEADER: Final = struct.pack(">hhih", 18, 0, 1, len(_CHECK_CLIENT_ID))
+#: An ApiVersions v0 request (api key 18, correlation id 1): every broker answers it.
+_API_VERSIONS: Final = (
+    struct.pack(">i", len(_API_VERSIONS_HEADER) + len(_CHECK_CLIENT_ID))
+    + _API_VERSIONS_HEADER
+    + _CHECK_CLIENT_ID
+)
+
+
+def check_tls(settings: KafkaSettings, timeout: float = 5.0) -> None:
+    """With ``SSL``/``SASL_SSL``, check the TLS handshake with the first broker that answers.
+
+    kafka-python reports a refused certificate only as a bootstrap time-out (30 s later,
+    naming nothing), so the producer and the admin client check first: one handshake
+    with the same CA, client certificate and host-name check, then one ``ApiVersions``
+    round trip (a broker refusing our certificate says so on the first read). A broker
+    that does not answer is not an error here: the client reports it as before.
+
+    Args:
+        settings: Kafka settings.
+        timeout: Seconds allowed per broker. Default 5.
+
+    Raises:
+        ConfigError: A certificate was refused; the message names the setting
+            (``IOC_KAFKA_SSL_CAFILE``, or ``IOC_KAFKA_SSL_CERTFILE``/``_KEYFILE``).
+    """
+    if settings.security_protocol not in ("SSL", "SASL_SSL"):
+        return
+    ctx = ssl.create_default_context(
+        cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
+    )
+    if settings.ssl_certfile is not None and settings.ssl_keyfile is not None:
+        ctx.load_cert_chain(str(settings.ssl_certfile), str(settings.ssl_keyfile))
+    for broker in (b.strip() for b in settings.bootstrap.split(",")):
+        host, _, port = broker.rpartition(":")
+        host = host.strip("[]")
+        try:
+            with (
+                socket.create_connection((host, int(port)), timeout=timeout) as raw,
+                ctx.wrap_socket(raw, server_hostname=host) as tls,
+            ):
+                tls.sendall(_API_VERSIONS)
+                tls.recv(4)
+        except ssl.SSLCertVerificationError as exc:
+            raise ConfigError(
+                f"TLS to Kafka at {broker} failed: the broker's certificate is not trusted "
+                f"({exc.verify_message}); check IOC_KAFKA_SSL_CAFILE (the CA that signed it) "
+                "and the host names of IOC_KAFKA_BOOTSTRAP"
+            ) from None
+        except ssl.SSLError as exc:
+            raise ConfigError(
+                f"TLS to Kafka at {broker} failed ({exc.reason or exc}); check "
+                "IOC_KAFKA_SSL_CERTFILE and IOC_KAFKA_SSL_KEYFILE (a client certificate the "
+                "broker accepts) and IOC_KAFKA_SSL_CAFILE"
+            ) from None
+        except OSError:
+            continue
+        return
 
 
 def key_partition(key: bytes, partitions: int) -> int:
@@ -103,7 +173,9 @@ class Publisher:
         **overrides: Further ``KafkaProducer`` options (they win over the defaults).
 
     Raises:
-        IocError: The producer cannot be created (e.g. no broker answers).
+        IocError: The producer cannot be created (e.g. no broker answers); a
+            :class:`~ioc_monitor.errors.ConfigError` naming the setting when a TLS
+            certificate is refused (:func:`check_tls`).
     """
 
     def __init__(
@@ -124,6 +196,7 @@ class Publisher:
         self._first_error: str | None = None
         self._partitions: dict[bytes, int] = {}
         self._n_partitions: int | None = None
+        check_tls(settings)
         config: dict[str, Any] = {
             **client_options(settings),
             "client_id": client_id,
@@ -261,11 +334,13 @@ def ensure_topic(
         True if the topic was created, False if it already existed.
 
     Raises:
-        IocError: The broker cannot be reached or refuses to create the topic.
+        IocError: The broker cannot be reached or refuses to create the topic, or a TLS
+            certificate is refused (:func:`check_tls`, naming the setting).
     """
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+    check_tls(settings)
     try:
         admin = KafkaAdminClient(**client_options(settings), client_id="ioc-admin")
     except KafkaError as exc:

@@ -28,8 +28,8 @@ from redis.exceptions import RedisError
 from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.errors import IocError
 from ioc_monitor.redis.client import connect
-from ioc_monitor.redis.keys import global_key
-from services.publisher import client_options
+from ioc_monitor.redis.keys import GLOBAL_NAMES, global_key
+from services.publisher import check_tls, client_options
 
 __all__ = ["RecoverySummary", "delete_state", "recover", "rewind_group"]
 
@@ -150,7 +150,8 @@ def delete_state(client: Redis, prefix: str) -> int:
     """Delete every key of the project's prefix (``SCAN`` + ``UNLINK``), nothing else.
 
     Only the layout of :mod:`ioc_monitor.redis.keys` is matched: ``<prefix>:{…`` (the
-    partitions' hash tags) and ``<prefix>:parts``.
+    partitions' hash tags), then ``<prefix>:parts`` and ``<prefix>:layout`` (the next
+    worker writes the version again).
 
     Args:
         client: Redis client.
@@ -168,7 +169,7 @@ def delete_state(client: Redis, prefix: str) -> int:
             batch = []
     if batch:
         deleted += int(client.unlink(*batch))
-    deleted += int(client.unlink(global_key(prefix, "parts")))
+    deleted += int(client.unlink(*(global_key(prefix, name) for name in GLOBAL_NAMES)))
     return deleted
 
 
@@ -185,6 +186,7 @@ def recover(kafka: KafkaSettings, redis_settings: RedisSettings) -> RecoverySumm
     Raises:
         IocError: Kafka or Redis failed, or a worker is still running.
     """
+    check_tls(kafka)  # a refused certificate names its setting instead of a 30 s time-out
     client = connect(redis_settings, retries=1)
     try:
         client.ping()  # fail before touching Kafka when Redis cannot be reached

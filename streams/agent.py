@@ -9,6 +9,7 @@ is the agent, :meth:`KpiAgent.seek_to_state` the ``on_partitions_assigned`` hook
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Container
 from typing import Any, Protocol
@@ -116,6 +117,7 @@ class KpiAgent:
         self._within = within
         self._on_failure = on_failure
         self.processor = BatchProcessor(redis, prefix, units, self.dead_letter, self.highwater)
+        self._stall_notes: set[asyncio.Task[None]] = set()
 
     async def run(self, stream: Any) -> AsyncIterator[None]:
         """The agent's body: apply each batch of the stream, yield once per batch.
@@ -184,6 +186,18 @@ class KpiAgent:
             return int(self._consumer().highwater(TP(self._topic, partition)))
         except Exception:  # not known yet (no fetch for that partition so far)
             return None
+
+    def partition_stalled(self, tp: Any, offset: int, reason: str) -> None:
+        """Note in Redis that the consumer paused a source partition at ``offset``.
+
+        The app's ``on_partition_stalled`` hook (called on the app's loop): a task runs
+        :meth:`BatchProcessor.record_stall`; partitions of other topics are left alone.
+        """
+        if tp.topic != self._topic:
+            return
+        task = asyncio.ensure_future(self.processor.record_stall(tp.partition, offset, reason))
+        self._stall_notes.add(task)
+        task.add_done_callback(self._stall_notes.discard)
 
     async def seek_to_state(self, sender: Any, assigned: set[Any], **_: Any) -> None:
         """Start each assigned source partition after the last offset applied to Redis.

@@ -35,11 +35,41 @@ STREAM_BUFFER = 5 * BATCH_MAX
 PRODUCER_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
+class _NamedTLSObject(ssl.SSLObject):
+    """An ``SSLObject`` whose refused broker certificate names ``IOC_KAFKA_SSL_CAFILE``.
+
+    aiokafka logs a failed handshake as ``Unable connect to "<broker>": <error>``; this
+    error then says which setting to check. Installed as the context's
+    ``sslobject_class`` (used by asyncio's and uvloop's TLS transports).
+    """
+
+    def do_handshake(self) -> None:
+        try:
+            super().do_handshake()
+        except ssl.SSLCertVerificationError as exc:
+            named = ssl.SSLCertVerificationError(
+                exc.errno,
+                f"{exc.strerror}; the broker's certificate is not trusted: check "
+                "IOC_KAFKA_SSL_CAFILE (the CA that signed it) and IOC_KAFKA_BOOTSTRAP",
+            )
+            named.verify_code, named.verify_message = exc.verify_code, exc.verify_message
+            raise named from exc
+
+
 def _broker_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """Faust's ``broker_credentials`` of the settings (none for ``PLAINTEXT``).
+
+    With ``SSL``/``SASL_SSL`` the context verifies the brokers' certificates (against
+    ``IOC_KAFKA_SSL_CAFILE``, default the system's CAs) and host names, and presents the
+    client certificate of ``IOC_KAFKA_SSL_CERTFILE``/``IOC_KAFKA_SSL_KEYFILE`` if set.
+    """
     opts: dict[str, Any] = {}
     ctx = None
     if kafka.security_protocol in ("SSL", "SASL_SSL"):
         ctx = ssl.create_default_context(cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None)
+        ctx.sslobject_class = _NamedTLSObject
+        if kafka.ssl_certfile is not None and kafka.ssl_keyfile is not None:
+            ctx.load_cert_chain(str(kafka.ssl_certfile), str(kafka.ssl_keyfile))
     if kafka.security_protocol.startswith("SASL"):
         password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
         opts["broker_credentials"] = faust.SASLCredentials(
@@ -65,7 +95,8 @@ def build_app(
 
     The agent is a :class:`~streams.agent.KpiAgent`: its ``run`` is the Faust agent
     ``ioc-kpi`` of the source topic, its ``seek_to_state`` the app's
-    ``on_partitions_assigned`` hook.
+    ``on_partitions_assigned`` hook, its ``partition_stalled`` the consumer's hook for a
+    partition paused at a batch it cannot decode.
 
     Args:
         kafka: Broker, topics and consumer group.
@@ -76,8 +107,9 @@ def build_app(
         on_failure: Called with the exception when the agent fails (an error that is
             not Redis being unavailable, which is retried). Faust would leave the
             worker running without its agent; ``ioc worker`` exits instead so that its
-            supervisor restarts it (the state in Redis makes a restart lossless).
-            Default ``None``: Faust's own handling.
+            supervisor restarts it (the state in Redis makes a restart lossless). Also
+            called when the consumer's fetch loop fails (the worker would stay up
+            without consuming). Default ``None``: Faust's own handling.
 
     Returns:
         The app (run it with ``faust.Worker``) and its batch processor.
@@ -117,4 +149,6 @@ def build_app(
     )
     app.agent(source, name="ioc-kpi")(agent.run)
     app.on_partitions_assigned.connect(agent.seek_to_state)  # type: ignore[arg-type]
+    app.on_partition_stalled = agent.partition_stalled
+    app.on_consumer_failure = on_failure
     return app, agent.processor

@@ -16,12 +16,18 @@ fetch loop as soon as a paused partition's buffer drains, where Faust sleeps a w
 second once every partition is paused. Everything else in the loop (read offsets,
 gaps, commit-every, yields to the loop) is Faust's code unchanged.
 
-Copying a private method ties this module to one Faust minor version: ``ioc worker``
-starts only on the faust-streaming versions of :data:`streams.faust_version.SUPPORTED`
-(the pin of ``pyproject.toml``), checked before this module is imported.
+A batch that cannot be decoded (codec missing, bad CRC) would raise out of every fetch
+and crash-loop the worker: :func:`fetched_records` (aiokafka 0.14's, per partition)
+delivers the records before it and pauses that partition there (nothing skipped or
+committed past it) with one ERROR line, retried every :data:`STALL_RETRY_S` s; the app's
+``on_partition_stalled`` hook hears of it. Seeks run in the consumer thread (Faust's
+from the main thread race the fetcher's buffer: aiokafka's ``KeyError``); a fetch loop
+that fails anyway calls the app's ``on_consumer_failure`` hook (no idle worker).
 
-Correctness of the KPI state never depends on this path: the Redis state carries its
-own per-partition offsets (see :mod:`streams.processor`).
+Copying private methods ties this module to one Faust and one aiokafka minor version:
+``ioc worker`` starts only on those of :mod:`streams.faust_version`, checked before this
+module is imported. The KPI state never depends on this path: the Redis state carries
+its own per-partition offsets (see :mod:`streams.processor`).
 
 :class:`IocApp` is a ``faust.App`` whose transport uses :class:`IocConsumer`.
 """
@@ -30,19 +36,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Generator
-from typing import Any, cast
+import logging
+import time
+from collections.abc import Callable, Coroutine, Generator, Iterable
+from typing import Any, Final, cast
 
 import faust
+from aiokafka.consumer.fetcher import FetchResult
+from aiokafka.errors import ConsumerStoppedError
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from mode import Service
 from mode.types import ServiceT
 
-__all__ = ["IocApp", "IocConsumer", "IocTransport", "hand_off"]
+from streams.faust_version import check_aiokafka_version
+
+__all__ = ["STALL_RETRY_S", "IocApp", "IocConsumer", "IocTransport", "Stalls", "hand_off"]
+
+log = logging.getLogger(__name__)
 
 _Coro = Coroutine[Any, Any, Any]
+_Clock = Callable[[], float]
+#: ``(tp, offset, error)``: a partition's records from ``offset`` cannot be decoded.
+Undecodable = Callable[[Any, int, BaseException], None]
+#: Seconds between retries of a partition stalled at a batch that cannot be decoded.
+STALL_RETRY_S: Final = 60.0
 
 
 class _Slot:
@@ -127,15 +146,239 @@ async def hand_off(service: Service, coro: _Coro, suspended: asyncio.Event, slot
         slot.pending = None
 
 
+def _drain(res: Any, max_records: int | None) -> tuple[list[Any], tuple[int, Exception] | None]:
+    """Like aiokafka 0.14's ``FetchResult.getall``, with ``(offset, error)`` if unpacking fails."""
+    if not res.check_assignment(res._topic_partition) or not res.has_more():
+        return [], None
+    batch = res._partition_records
+    out: list[Any] = []
+    try:
+        for msg in batch:
+            out.append(msg)
+            if max_records is not None and len(out) >= max_records:
+                res._update_position()
+                return out, None
+    except Exception as exc:  # a codec missing, a bad CRC: anything unpacking the batch
+        res._update_position()
+        res._partition_records = None
+        return out, (batch.next_fetch_offset, exc)
+    res._update_position()
+    res._partition_records = None
+    return out, None
+
+
+async def fetched_records(
+    fetcher: Any,
+    partitions: Iterable[Any],
+    timeout: float = 0,
+    max_records: int | None = None,
+    on_undecodable: Undecodable | None = None,
+) -> dict[Any, list[Any]]:
+    """Copy of aiokafka 0.14's ``Fetcher.fetched_records`` (Apache-2.0), per partition.
+
+    Changed: a batch that cannot be unpacked goes to ``on_undecodable`` (tp, offset,
+    error) instead of raising out of the fetch; a result gone since the keys were listed
+    (a seek, a revocation) is skipped instead of raising ``KeyError``.
+    """
+    records = fetcher._records
+    subscriptions = fetcher._subscriptions
+    while True:
+        if subscriptions.reassignment_in_progress:
+            await subscriptions.wait_for_assignment()
+        start_time = time.monotonic()
+        drained: dict[Any, list[Any]] = {}
+        for tp in list(records.keys()):
+            if partitions and tp not in partitions:
+                if not subscriptions.is_assigned(tp):
+                    records.pop(tp, None)
+                continue
+            res_or_error = records.get(tp)
+            if res_or_error is None:  # gone since listed: no longer this consumer's
+                continue
+            if type(res_or_error) is FetchResult:
+                got, error = _drain(res_or_error, max_records)
+                if not res_or_error.has_more():
+                    records.pop(tp, None)
+                    fetcher._notify(fetcher._wait_consume_future)
+                if error is not None:
+                    if on_undecodable is None:
+                        raise error[1]
+                    on_undecodable(tp, *error)
+                if not got:
+                    continue
+                drained[tp] = got
+                if max_records is not None:
+                    max_records -= len(got)
+                    if max_records <= 0:
+                        break
+            elif drained:
+                return drained
+            else:
+                records.pop(tp, None)
+                fetcher._notify(fetcher._wait_consume_future)
+                res_or_error.check_raise()
+        if drained or not timeout:
+            return drained
+        waiter = fetcher._create_fetch_waiter()
+        done, pending = await asyncio.wait([waiter], timeout=timeout)
+        if not done or fetcher._closed:
+            if pending:
+                pending.pop().cancel()
+            return {}
+        if waiter.done():
+            waiter.result()
+        timeout = max(0, timeout - (time.monotonic() - start_time))
+
+
+class Stalls:
+    """Partitions paused at a batch that cannot be decoded, and when to retry them.
+
+    Args:
+        retry_every: Seconds between retries and between two logs of a partition.
+        clock: Monotonic clock.
+    """
+
+    def __init__(self, retry_every: float = STALL_RETRY_S, clock: _Clock = time.monotonic) -> None:
+        self.retry_every = retry_every
+        self._clock = clock
+        self._at: dict[Any, list[float]] = {}  # tp -> [offset, last try, last log]
+
+    def __bool__(self) -> bool:
+        return bool(self._at)
+
+    def stall(self, tp: Any, offset: int) -> bool:
+        """Note that ``tp`` is paused at ``offset``; tell whether to log it (once a period)."""
+        now = self._clock()
+        at = self._at.get(tp)
+        if at is None or at[0] != offset or now - at[2] >= self.retry_every:
+            self._at[tp] = [offset, now, now]
+            return True
+        at[1] = now
+        return False
+
+    def due(self) -> list[Any]:
+        """The stalled partitions to retry now (each then waits another period)."""
+        now = self._clock()
+        due = [tp for tp, at in self._at.items() if now - at[1] >= self.retry_every]
+        for tp in due:
+            self._at[tp][1] = now
+        return due
+
+    def moved(self, tp: Any) -> int | None:
+        """Forget a partition (it moves again, or is not assigned); its stalled offset."""
+        at = self._at.pop(tp, None)
+        return None if at is None else int(at[0])
+
+
+def _ended(fetcher: Any) -> BaseException | None:
+    task = fetcher.error_future
+    return None if task.cancelled() else task.exception()
+
+
+class IocConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread, with the fetch of :func:`fetched_records`."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.stalls = Stalls()
+
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: set[TP],
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Any:
+        # Faust 0.15.3's, with our fetched_records and the stalled partitions' retries.
+        if not self.consumer.flow_active:
+            return {}
+        fetcher = consumer._fetcher
+        if consumer._closed or fetcher._closed:
+            raise ConsumerStoppedError()
+        if fetcher.error_future.done():  # aiokafka's fetch task died: nothing would come
+            raise RuntimeError("aiokafka's fetch routine ended") from _ended(fetcher)
+        stalls = self.stalls
+        if stalls:
+            self._retry_stalled(consumer)
+        stalled_now: set[Any] = set()
+
+        def undecodable(tp: Any, offset: int, exc: BaseException) -> None:
+            stalled_now.add(tp)
+            self._on_undecodable(consumer, tp, offset, exc)
+
+        with fetcher._subscriptions.fetch_context():
+            got = await fetched_records(
+                fetcher, active_partitions, timeout or 0, max_records, undecodable
+            )
+        if stalls:
+            for tp in got.keys() - stalled_now:
+                offset = stalls.moved(tp)
+                if offset is not None:
+                    log.warning("%s[%d] decodes again at offset %d", tp.topic, tp.partition, offset)
+        return got
+
+    def _retry_stalled(self, consumer: Any) -> None:
+        for tp in self.stalls.due():  # resumed, fetched again: a failure pauses it again
+            (consumer.resume if tp in consumer.assignment() else self.stalls.moved)(tp)
+
+    def _on_undecodable(self, consumer: Any, tp: Any, offset: int, exc: BaseException) -> None:
+        consumer.pause(tp)
+        reason = str(exc)  # aiokafka's errors start with their class name, others do not
+        if not reason.startswith(type(exc).__name__):
+            reason = f"{type(exc).__name__}: {reason}"
+        if self.stalls.stall(tp, offset):
+            log.error(
+                "partition %s[%d] stalled at offset %d: a fetched record batch cannot be "
+                "decoded (%s); the partition stays paused at that offset (nothing skipped, "
+                "nothing committed past it), the other partitions go on; retrying every %.0fs",
+                tp.topic,
+                tp.partition,
+                offset,
+                reason,
+                self.stalls.retry_every,
+            )
+            log.debug("undecodable batch of %s[%d]", tp.topic, tp.partition, exc_info=exc)
+        main = cast(IocConsumer, self.consumer)
+        main.loop.call_soon_threadsafe(main.partition_stalled, tp, offset, reason)
+
+
 class IocConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer with :func:`hand_off` instead of a per-message wait."""
 
     _handoff_slot: _Slot
+    _thread: IocConsumerThread
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._handoff_slot = _Slot()
         self._buffer_drop = asyncio.Event()
         super().__init__(*args, **kwargs)
+
+    def _new_consumer_thread(self) -> IocConsumerThread:
+        return IocConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def partition_stalled(self, tp: TP, offset: int, reason: str) -> None:
+        """Tell the app's ``on_partition_stalled`` hook (main thread) of a stall."""
+        hook = getattr(self.app, "on_partition_stalled", None)
+        if hook is not None:
+            hook(tp, offset, reason)
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        # aiokafka's seek edits the fetcher's buffer that the consumer thread walks.
+        thread = self._thread
+        loop = thread.thread_loop
+        if not loop.is_running():
+            thread.seek(partition, offset)
+            return
+
+        async def seek() -> None:
+            thread.seek(partition, offset)
+
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(seek(), loop))
+
+    def _fail(self, exc: BaseException) -> None:
+        hook = getattr(self.app, "on_consumer_failure", None)
+        if hook is not None and not self.app.should_stop:  # not while shutting down
+            hook(exc)
 
     def on_buffer_drop(self, tp: TP) -> None:
         """Resume fetching a partition whose stream buffer drained; wake the fetcher."""
@@ -173,7 +416,7 @@ class IocConsumer(faust_aiokafka.Consumer):
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
         # Faust 0.15.3's Consumer._drain_messages (BSD-3), with the per-message
         # ``await self.wait_first(callback(message), self.suspend_flow.wait())``
-        # replaced by ``await hand_off(...)``; exception handling kept as is.
+        # replaced by ``await hand_off(...)``; a failure also calls ``_fail``.
         callback = self.callback
         getmany = self.getmany
         consumer_should_stop = cast(Service, self)._stopped.is_set
@@ -212,10 +455,11 @@ class IocConsumer(faust_aiokafka.Consumer):
                             await hand_off(self, cast(_Coro, callback(message)), suspended, slot)
                             set_read_offset(tp, offset)
                     unset_flag(CONSUMER_FETCHING)
-        except self.consumer_stopped_errors:
+        except self.consumer_stopped_errors as exc:
             if self.transport.app.should_stop:
                 self.log.info("Broker stopped consumer, shutting down...")
                 return
+            self._fail(exc)
             raise
         except asyncio.CancelledError:
             if self.transport.app.should_stop:
@@ -224,6 +468,7 @@ class IocConsumer(faust_aiokafka.Consumer):
             raise
         except Exception as exc:
             self.log.exception("Drain messages raised: %r", exc)
+            self._fail(exc)  # the worker would stay up without consuming: let it end
             raise
         finally:
             unset_flag(CONSUMER_FETCHING)
@@ -236,7 +481,19 @@ class IocTransport(faust_aiokafka.Transport):
 
 
 class IocApp(faust.App):
-    """A ``faust.App`` whose consumer transport is :class:`IocTransport`."""
+    """A ``faust.App`` whose consumer transport is :class:`IocTransport`.
+
+    Attributes:
+        on_partition_stalled: Called on the app's loop with ``(tp, offset, reason)``
+            when the consumer pauses a partition at a batch it cannot decode (again at
+            each failed retry). Default ``None``.
+        on_consumer_failure: Called with the exception when the fetch loop fails (the
+            worker would otherwise stay up without consuming). Default ``None``.
+    """
+
+    on_partition_stalled: Callable[[TP, int, str], None] | None = None
+    on_consumer_failure: Callable[[BaseException], None] | None = None
 
     def _new_transport(self) -> IocTransport:
+        check_aiokafka_version()  # the consumer thread runs a copy of a private API
         return IocTransport(self.conf.broker_consumer, self)

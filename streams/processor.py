@@ -5,6 +5,11 @@ Kept apart from the Faust wiring so it can be driven by any consumer: it takes
 partition prepares, dead-letters the rejected messages and commits (see
 :mod:`ioc_monitor.redis.writer`). Redis errors never lose a message: the batch is
 retried with backoff until Redis answers, which pauses consumption meanwhile.
+
+A partition the consumer paused at a batch it cannot decode is noted in its stats hash
+(``stalled`` = offset, ``stalled_reason``; :meth:`BatchProcessor.record_stall`) for the
+exporter's ``ioc_consumer_partition_stalled``; the note goes once a batch of that
+partition reaches the offset (also after a restart: it is read back on assignment).
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ __all__ = ["BatchProcessor", "DeadLetterSink", "Record"]
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+#: Fields of a partition's stats hash that note a stall (see ``record_stall``).
+_STALL_FIELDS = ("stalled", "stalled_reason")
+#: Longest ``stalled_reason`` kept, in characters.
+_REASON_MAX = 500
 
 #: ``(key, value, rejection, partition, offset)`` → awaitable delivery.
 DeadLetterSink = Callable[[bytes | None, bytes, Rejection, int, int], Awaitable[None]]
@@ -74,6 +84,7 @@ class BatchProcessor:
         self._highwater = highwater
         self._retry_cap = retry_cap
         self._registered: set[int] = set()
+        self._stalls: dict[int, int] = {}  # partition -> offset it is stalled at
         self.applied = 0
         self.skipped = 0
 
@@ -82,12 +93,16 @@ class BatchProcessor:
 
         Called on partition assignment: while Redis fails it retries with backoff
         (the partition waits) instead of failing the rebalance, which would stop the
-        worker.
+        worker. A stall noted for the partition is read back too (see
+        :meth:`record_stall`), so that the batch that gets past it clears it.
         """
-        key = PartitionKeys(self._prefix, partition).offset
+        keys = PartitionKeys(self._prefix, partition)
 
         async def read() -> int | None:
-            raw = await self._redis.get(key)
+            raw = await self._redis.get(keys.offset)
+            stalled = await self._redis.hget(keys.stats, "stalled")
+            if stalled is not None:
+                self._stalls[partition] = int(stalled)
             return int(raw) if raw is not None else None
 
         return await self._until_redis_answers(
@@ -109,6 +124,42 @@ class BatchProcessor:
                 for p, recs in groups.items()
             )
         )
+        if self._stalls:
+            for p, recs in groups.items():
+                clear = partial(self._clear_stall, p, recs[-1].offset)
+                await self._until_redis_answers(clear, "partition %d: clearing its stall", p)
+
+    async def record_stall(self, partition: int, offset: int, reason: str) -> None:
+        """Note that the consumer paused ``partition`` at ``offset`` (undecodable batch).
+
+        Sets ``stalled`` (the offset) and ``stalled_reason`` in the partition's stats
+        hash and lists the partition in ``parts``, so the exporter sees it even before
+        its first batch; retried until Redis answers. The note is removed by the first
+        batch of the partition that reaches ``offset``.
+
+        Args:
+            partition: Source partition.
+            offset: First offset that could not be decoded (the paused position).
+            reason: The error, one line.
+        """
+        self._stalls[partition] = offset
+        keys = PartitionKeys(self._prefix, partition)
+        fields = {"stalled": str(offset), "stalled_reason": reason[:_REASON_MAX]}
+
+        async def write() -> None:
+            if self._stalls.get(partition) != offset:
+                return  # moved on meanwhile
+            await self._redis.sadd(global_key(self._prefix, "parts"), partition)
+            await self._redis.hset(keys.stats, mapping=fields)  # type: ignore[arg-type]
+            self._registered.add(partition)
+
+        await self._until_redis_answers(write, "partition %d: noting its stall", partition)
+
+    async def _clear_stall(self, partition: int, last_offset: int) -> None:
+        stalled = self._stalls.get(partition)
+        if stalled is not None and last_offset >= stalled:
+            await self._redis.hdel(PartitionKeys(self._prefix, partition).stats, *_STALL_FIELDS)
+            del self._stalls[partition]
 
     async def _until_redis_answers(
         self, op: Callable[[], Awaitable[_T]], what: str, partition: int

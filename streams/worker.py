@@ -72,11 +72,11 @@ def _check_layout(settings: RedisSettings) -> None:
     from redis.exceptions import RedisError
 
     from ioc_monitor.redis.client import connect
-    from ioc_monitor.redis.layout import ensure_layout
+    from ioc_monitor.redis.layout import check_layout
 
     client = connect(settings, retries=1)
     try:
-        ensure_layout(client, settings.prefix)
+        check_layout(client, settings.prefix, mark=True)
     except RedisError as exc:
         logging.getLogger("ioc.worker").warning(
             "cannot check the Redis key layout now (%s); continuing", type(exc).__name__

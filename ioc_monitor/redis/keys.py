@@ -36,7 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["PartitionKeys", "global_key"]
+__all__ = ["GLOBAL_NAMES", "PartitionKeys", "global_key"]
+
+#: The keys outside any partition, as ``global_key(prefix, name)`` names them.
+GLOBAL_NAMES = ("parts", "layout")
 
 
 def global_key(prefix: str, name: str) -> str:

@@ -18,13 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-import redis.asyncio
 from redis import Redis
 
 from ioc_monitor.errors import StoreError
 from ioc_monitor.redis.keys import PartitionKeys, global_key
 
-__all__ = ["LAYOUT_VERSION", "check_layout", "ensure_layout", "ensure_layout_async"]
+__all__ = ["LAYOUT_VERSION", "check_layout"]
 
 #: The layout this version of the code reads and writes.
 LAYOUT_VERSION: Final = 2
@@ -63,21 +62,26 @@ def _decide(prefix: str, stored: bytes | str | None, v1_found: bool) -> bool:
     return True  # no state, or state of this layout whose marker is missing
 
 
-def check_layout(client: Redis, prefix: str) -> None:
-    """Refuse state of another layout (the exporter, at start-up and at each scrape).
+def check_layout(client: Redis, prefix: str, *, mark: bool = False) -> None:
+    """Refuse state of another layout; with ``mark``, write the version when missing.
 
     One ``GET`` when the version is there; state without it is told apart by the
-    ``eid`` sets that only layout 1 had.
+    ``eid`` sets that only layout 1 had. The exporter checks at start-up and at each
+    scrape; the worker marks at start-up.
 
     Args:
         client: Sync client.
         prefix: Key prefix.
+        mark: Write :data:`LAYOUT_VERSION` when no version is stored (the worker).
+            Default False (the exporter never writes).
 
     Raises:
         StoreError: The state is of another layout.
         redis.RedisError: Redis cannot be read.
     """
-    _check(client, prefix)
+    if _check(client, prefix) and mark:
+        client.set(_layout_key(prefix), str(LAYOUT_VERSION), nx=True)
+        _check(client, prefix)  # another process may have written another version
 
 
 def _check(client: Redis, prefix: str) -> bool:
@@ -87,33 +91,3 @@ def _check(client: Redis, prefix: str) -> bool:
         parts = client.smembers(global_key(prefix, "parts"))
         v1_found = any(client.exists(key) for key in _v1_keys(prefix, parts))
     return _decide(prefix, stored, v1_found)
-
-
-def ensure_layout(client: Redis, prefix: str) -> None:
-    """Refuse state of another layout; write the version when it is missing.
-
-    Args:
-        client: Sync client.
-        prefix: Key prefix.
-
-    Raises:
-        StoreError: The state is of another layout.
-        redis.RedisError: Redis cannot be read.
-    """
-    if _check(client, prefix):
-        client.set(_layout_key(prefix), str(LAYOUT_VERSION), nx=True)
-        _check(client, prefix)  # another process may have written another version
-
-
-async def ensure_layout_async(client: redis.asyncio.Redis, prefix: str) -> None:
-    """:func:`ensure_layout` with an asyncio client."""
-    for attempt in range(2):
-        stored = await client.get(_layout_key(prefix))
-        v1_found = False
-        if stored is None:
-            parts = await client.smembers(global_key(prefix, "parts"))
-            for key in _v1_keys(prefix, parts):
-                v1_found = v1_found or bool(await client.exists(key))
-        if not _decide(prefix, stored, v1_found) or attempt:
-            return
-        await client.set(_layout_key(prefix), str(LAYOUT_VERSION), nx=True)

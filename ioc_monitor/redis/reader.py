@@ -74,8 +74,9 @@ def _merge_buckets(flats: list[list[bytes]]) -> _Buckets:
 
 def _pipeline_counters(
     keys: list[PartitionKeys], stats_rows: list[dict[bytes, bytes]]
-) -> tuple[int, int, dict[str, int], float | None, float | None, dict[int, int]]:
+) -> tuple[int, int, dict[str, int], float | None, float | None, dict[int, int], dict[int, int]]:
     """Add up the partitions' stats hashes."""
+    stalled: dict[int, int] = {}
     processed = duplicate = 0
     rejected = dict.fromkeys(REASONS, 0)
     watermark: float | None = None
@@ -89,13 +90,15 @@ def _pipeline_counters(
             rejected[r] += int(stats.get(f"rej:{r}", 0))
         if "lag" in stats:
             lag[k.partition] = int(stats["lag"])
+        if "stalled" in stats:
+            stalled[k.partition] = int(stats["stalled"])
         if "wall" in stats:
             wall = float(stats["wall"])
             last_processed = wall if last_processed is None else max(last_processed, wall)
         if "wm" in stats:
             wm = float(stats["wm"])
             watermark = wm if watermark is None else max(watermark, wm)
-    return processed, duplicate, rejected, watermark, last_processed, lag
+    return processed, duplicate, rejected, watermark, last_processed, lag, stalled
 
 
 _SERIES_JSON: Final = orjson.dumps(list(SERIES))
@@ -194,7 +197,7 @@ def read_snapshot(
     while read is None:
         read = _read_once(client, prefix, clock, now)
     keys, t, results = read
-    processed, duplicate, rejected, watermark, last_processed, lag = _pipeline_counters(
+    processed, duplicate, rejected, watermark, last_processed, lag, stalled = _pipeline_counters(
         keys, [dict(_pairs(stats)) for r in results for stats in r[0]]
     )
     rows: dict[bytes, list[list[Any]]] = defaultdict(list)
@@ -230,4 +233,5 @@ def read_snapshot(
         watermark=watermark,
         last_processed=last_processed,
         lag=lag,
+        stalled=stalled,
     )

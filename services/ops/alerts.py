@@ -285,6 +285,18 @@ def _pipeline_alerts() -> list[Doc]:
             "(more than 10000 for 10 minutes).",
         ),
         _alert(
+            "IocConsumerPartitionStalled",
+            f"max by (partition) ({c.PARTITION_STALLED.name}) > 0",
+            "5m",
+            "page",
+            CATEGORY_PIPELINE,
+            "An ioc partition is stalled at a batch the worker cannot decode",
+            "The worker has kept partition {{ $labels.partition }} paused for 5 minutes at a "
+            "record batch it cannot decode (its log names topic, partition, offset and error); "
+            "nothing is skipped, but the KPIs of that partition's dossiers stand still. Fix "
+            "the cause (e.g. install the codec): the worker retries every minute.",
+        ),
+        _alert(
             "IocEventsRejectedHigh",
             f"sum(rate({rejected}[10m]))\n/ (sum(rate({processed}[10m])) "
             f"+ sum(rate({rejected}[10m])))\n> 0.05",

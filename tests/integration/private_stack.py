@@ -4,10 +4,14 @@ The shared local stack must not be disturbed by restarts, ``FLUSHALL`` or creden
 so these tests start their own servers on free ports, each with its own directory:
 
 - :class:`PrivateRedis`: ``redis-server`` with AOF (``appendfsync always``), optionally
-  with an ACL user and the default user disabled;
+  with an ACL user and the default user disabled, optionally TLS only;
 - :class:`PrivateKafka`: a single-node KRaft broker built from the stack's own
-  ``server.properties`` renderer and jars, optionally with a SASL_PLAINTEXT listener
-  (SCRAM-SHA-256; the credential is created at format time with ``--add-scram``).
+  ``server.properties`` renderer and jars, optionally with a SASL listener
+  (SCRAM-SHA-256; the credential is created at format time with ``--add-scram``) and
+  optionally TLS on it (``SSL``/``SASL_SSL``, a PKCS12 keystore; the controller listener
+  stays PLAINTEXT on the loopback);
+- :func:`make_pki`: a throw-away CA, server and client certificates (``openssl``) and
+  the broker's PKCS12 key and trust stores (``openssl``, ``keytool``).
 
 A server that cannot start fails the test (never skips it).
 """
@@ -21,6 +25,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 import redis
@@ -29,7 +34,7 @@ from pydantic import SecretStr
 from ioc_monitor.config import KafkaSettings, StackSettings
 from ioc_monitor.errors import IocError
 from ioc_monitor.redis.reader import read_snapshot
-from services.harness import IOC, RedisServer, free_port, spawn, stop
+from services.harness import IOC, RedisServer, TlsFiles, free_port, spawn, stop
 from services.stack.kafka import (
     find_java_tools,
     kafka_argv,
@@ -46,8 +51,31 @@ from tests.integration.shared_redis import delete_prefix
 START_TIMEOUT_S = 90.0
 
 
+@dataclass(frozen=True)
+class KafkaTls:
+    """TLS of a :class:`PrivateKafka` client listener (files made by the test).
+
+    Attributes:
+        keystore: PKCS12 keystore: the broker's key and certificate chain.
+        truststore: PKCS12 truststore: the CA of the client certificates.
+        store_password: Password of both stores (also the key's).
+        ca: The CA (PEM) clients check the broker's certificate with.
+        client_cert: Client certificate (PEM) of :meth:`PrivateKafka.settings`/``env``.
+        client_key: Its key (PEM).
+        client_auth: ``ssl.client.auth``: ``required``, ``requested`` or ``none``.
+    """
+
+    keystore: Path
+    truststore: Path
+    store_password: str
+    ca: Path
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    client_auth: str = "required"
+
+
 class PrivateRedis(RedisServer):
-    """A redis-server of one test: own port and directory, AOF always, optional ACL.
+    """A redis-server of one test: own port and directory, AOF always, optional ACL and TLS.
 
     :class:`services.harness.RedisServer` with ``appendfsync always``; its directory is
     kept on stop (it lives under ``tmp_path``). A server that cannot start fails the test.
@@ -56,13 +84,26 @@ class PrivateRedis(RedisServer):
         workdir: Its directory (data, ``redis.conf``, ``redis.log``).
         username: ACL user to create (with ``password``); the default user is then off.
         password: That user's password.
+        tls: Serve TLS only, with these files. Default None: plain TCP.
+        tls_auth_clients: ``tls-auth-clients`` (``yes``, ``optional``, ``no``). Default ``no``.
     """
 
     def __init__(
-        self, workdir: Path, username: str | None = None, password: str | None = None
+        self,
+        workdir: Path,
+        username: str | None = None,
+        password: str | None = None,
+        tls: TlsFiles | None = None,
+        tls_auth_clients: Literal["yes", "optional", "no"] = "no",
     ) -> None:
         super().__init__(
-            workdir, fsync="always", username=username, password=password, cleanup=False
+            workdir,
+            fsync="always",
+            username=username,
+            password=password,
+            cleanup=False,
+            tls=tls,
+            tls_auth_clients=tls_auth_clients,
         )
 
     @property
@@ -83,7 +124,7 @@ class PrivateRedis(RedisServer):
 
 @dataclass
 class PrivateKafka:
-    """A single-node KRaft broker of one test module, optionally SASL/SCRAM only.
+    """A single-node KRaft broker of one test module, optionally SASL/SCRAM and/or TLS only.
 
     Args:
         workdir: Its own directory (configuration, data, log).
@@ -91,6 +132,7 @@ class PrivateKafka:
         version: Kafka release of those jars.
         sasl_user, sasl_password: When set, the client listener is SASL_PLAINTEXT with
             SCRAM-SHA-256 and this credential (also used between broker and itself).
+        tls: When set, the client listener is SSL (SASL_SSL with SASL) with these stores.
     """
 
     workdir: Path
@@ -98,6 +140,7 @@ class PrivateKafka:
     version: str
     sasl_user: str | None = None
     sasl_password: str | None = None
+    tls: KafkaTls | None = None
     port: int = field(default_factory=free_port)
     controller_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
@@ -111,28 +154,52 @@ class PrivateKafka:
     def log(self) -> Path:
         return self.workdir / "kafka.log"
 
-    def settings(self, password: str | None = None) -> KafkaSettings:
-        """Client settings of this broker (``password`` overrides the right one)."""
-        if self.sasl_password is None:
-            return KafkaSettings(bootstrap=self.bootstrap)
-        return KafkaSettings(
-            bootstrap=self.bootstrap,
-            security_protocol="SASL_PLAINTEXT",
-            sasl_mechanism="SCRAM-SHA-256",
-            sasl_username=self.sasl_user,
-            sasl_password=SecretStr(password or self.sasl_password),
+    @property
+    def protocol(self) -> str:
+        """Security protocol of the client listener."""
+        sasl, tls = self.sasl_password is not None, self.tls is not None
+        return {(False, False): "PLAINTEXT", (True, False): "SASL_PLAINTEXT"}.get(
+            (sasl, tls), "SASL_SSL" if sasl else "SSL"
         )
+
+    def settings(self, password: str | None = None, **tls: Any) -> KafkaSettings:
+        """Client settings of this broker (``password`` overrides the right one).
+
+        Args:
+            password: SASL password instead of the right one.
+            **tls: ``ssl_cafile``/``ssl_certfile``/``ssl_keyfile`` instead of the right ones.
+        """
+        values: dict[str, Any] = {"bootstrap": self.bootstrap}
+        if self.protocol != "PLAINTEXT":
+            values["security_protocol"] = self.protocol
+        if self.sasl_password is not None:
+            values.update(
+                sasl_mechanism="SCRAM-SHA-256",
+                sasl_username=self.sasl_user,
+                sasl_password=SecretStr(password or self.sasl_password),
+            )
+        if self.tls is not None:
+            t = self.tls
+            values.update(ssl_cafile=t.ca, ssl_certfile=t.client_cert, ssl_keyfile=t.client_key)
+            values.update(tls)
+        return KafkaSettings(**values)
 
     def env(self) -> dict[str, str]:
         """``IOC_KAFKA_*`` connection variables of this broker."""
         env = {"IOC_KAFKA_BOOTSTRAP": self.bootstrap}
+        if self.protocol != "PLAINTEXT":
+            env["IOC_KAFKA_SECURITY_PROTOCOL"] = self.protocol
         if self.sasl_password is not None:
             env.update(
-                IOC_KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
                 IOC_KAFKA_SASL_MECHANISM="SCRAM-SHA-256",
                 IOC_KAFKA_SASL_USERNAME=str(self.sasl_user),
                 IOC_KAFKA_SASL_PASSWORD=self.sasl_password,
             )
+        if self.tls is not None:
+            env["IOC_KAFKA_SSL_CAFILE"] = str(self.tls.ca)
+            if self.tls.client_cert is not None and self.tls.client_key is not None:
+                env["IOC_KAFKA_SSL_CERTFILE"] = str(self.tls.client_cert)
+                env["IOC_KAFKA_SSL_KEYFILE"] = str(self.tls.client_key)
         return env
 
     def _properties(self, data_dir: Path) -> str:
@@ -143,28 +210,43 @@ class PrivateKafka:
             kafka_controller_port=self.controller_port,
         )
         text = render_server_properties(stack, data_dir)
-        if self.sasl_password is None:
+        protocol = self.protocol
+        if protocol == "PLAINTEXT":
             return text
-        sasl = f"SASL_PLAINTEXT://127.0.0.1:{self.port}"
-        jaas = (
-            "org.apache.kafka.common.security.scram.ScramLoginModule required "
-            f'username="{self.sasl_user}" password="{self.sasl_password}";'
-        )
+        listener = f"{protocol}://127.0.0.1:{self.port}"
         replaced = {
-            "listeners": f"{sasl},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": sasl,
-            "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "listeners": f"{listener},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": listener,
+            "listener.security.protocol.map": f"{protocol}:{protocol},CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": protocol,
         }
         lines = []
         for line in text.splitlines():
             name = line.partition("=")[0]
             lines.append(f"{name}={replaced[name]}" if name in replaced else line)
-        lines += [
-            "sasl.enabled.mechanisms=SCRAM-SHA-256",
-            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
-            f"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config={jaas}",
-        ]
+        if self.sasl_password is not None:
+            jaas = (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{self.sasl_user}" password="{self.sasl_password}";'
+            )
+            lines += [
+                "sasl.enabled.mechanisms=SCRAM-SHA-256",
+                "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+                f"listener.name.{protocol.lower()}.scram-sha-256.sasl.jaas.config={jaas}",
+            ]
+        if self.tls is not None:
+            t = self.tls
+            lines += [
+                "ssl.keystore.type=PKCS12",
+                f"ssl.keystore.location={t.keystore}",
+                f"ssl.keystore.password={t.store_password}",
+                f"ssl.key.password={t.store_password}",
+                "ssl.truststore.type=PKCS12",
+                f"ssl.truststore.location={t.truststore}",
+                f"ssl.truststore.password={t.store_password}",
+                f"ssl.client.auth={t.client_auth}",
+                "ssl.endpoint.identification.algorithm=https",
+            ]
         return "\n".join([*lines, ""])
 
     def prepare(self) -> None:
@@ -232,19 +314,33 @@ class PrivatePipeline(Pipeline):
     redis_username: str | None = None
     redis_password: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: TLS files of a ``rediss://`` server (``IOC_REDIS_SSL_*`` and :meth:`redis`).
+    redis_tls: TlsFiles | None = None
 
     def env(self) -> dict[str, str]:
+        inherited = ("IOC_KAFKA_SASL", "IOC_KAFKA_SECURITY", "IOC_KAFKA_SSL", "IOC_REDIS_USER")
         env = {
             k: v
             for k, v in super().env().items()
-            if not k.startswith(("IOC_KAFKA_SASL", "IOC_KAFKA_SECURITY", "IOC_REDIS_USER"))
-            and k != "IOC_REDIS_PASSWORD"
+            if not k.startswith((*inherited, "IOC_REDIS_SSL")) and k != "IOC_REDIS_PASSWORD"
         }
         if self.redis_password is not None:
             env["IOC_REDIS_USERNAME"] = str(self.redis_username)
             env["IOC_REDIS_PASSWORD"] = self.redis_password
+        env.update({f"IOC_REDIS_{k.upper()}": v for k, v in self._redis_tls().items()})
         env.update(self.extra_env)
         return env
+
+    def _redis_tls(self) -> dict[str, str]:
+        """redis-py's ``ssl_*`` options of :attr:`redis_tls` (``IOC_REDIS_SSL_*`` settings)."""
+        t = self.redis_tls
+        if t is None:
+            return {}
+        options = {"ssl_ca_certs": str(t.ca)}
+        if t.client_cert is not None and t.client_key is not None:
+            options["ssl_certfile"] = str(t.client_cert)
+            options["ssl_keyfile"] = str(t.client_key)
+        return options
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
@@ -273,6 +369,7 @@ class PrivatePipeline(Pipeline):
             password=self.redis_password,
             socket_timeout=5.0,
             socket_connect_timeout=5.0,
+            **self._redis_tls(),
         )
 
     def snapshot_counts(self) -> tuple[int, int, int]:

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from ioc_monitor.errors import StoreError
-from ioc_monitor.redis.layout import LAYOUT_VERSION, check_layout, ensure_layout
+from ioc_monitor.redis.layout import LAYOUT_VERSION, check_layout
 from services.harness import IOC, free_port
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def _v1_state(client: redis.Redis, prefix: str) -> None:
 def test_an_empty_store_gets_the_version(client: redis.Redis, redis_prefix: str) -> None:
     check_layout(client, redis_prefix)  # nothing there: fine, nothing written
     assert client.get(f"{redis_prefix}:layout") is None
-    ensure_layout(client, redis_prefix)
+    check_layout(client, redis_prefix, mark=True)
     assert client.get(f"{redis_prefix}:layout") == str(LAYOUT_VERSION).encode()
     check_layout(client, redis_prefix)
 
@@ -44,22 +44,22 @@ def test_unmarked_state_of_this_layout_is_marked(client: redis.Redis, redis_pref
     client.sadd(f"{redis_prefix}:parts", "0")
     client.hset(f"{redis_prefix}:{{0}}:dos", "d-1", "u-a|3||||1.0|")
     check_layout(client, redis_prefix)
-    ensure_layout(client, redis_prefix)
+    check_layout(client, redis_prefix, mark=True)
     assert client.get(f"{redis_prefix}:layout") == b"2"
 
 
 @pytest.mark.parametrize("version", ["1", "3"])
 def test_another_version_is_refused(client: redis.Redis, redis_prefix: str, version: str) -> None:
     client.set(f"{redis_prefix}:layout", version)
-    for check in (check_layout, ensure_layout):
+    for mark in (False, True):
         with pytest.raises(StoreError, match=rf"layout '{version}'.*`ioc recover`"):
-            check(client, redis_prefix)
+            check_layout(client, redis_prefix, mark=mark)
 
 
 def test_state_written_before_versions_is_refused(client: redis.Redis, redis_prefix: str) -> None:
     _v1_state(client, redis_prefix)
     with pytest.raises(StoreError, match=r"layout 1 \(written before layout versions\)"):
-        ensure_layout(client, redis_prefix)
+        check_layout(client, redis_prefix, mark=True)
     assert client.get(f"{redis_prefix}:layout") is None  # nothing written over old state
 
 

@@ -17,6 +17,7 @@ from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.registry import load_registry
 from streams.agent import KpiAgent
 from streams.app import build_app
+from streams.fast_consumer import IocApp
 from streams.worker import EXIT_AGENT_FAILED
 from tests.unit.streams.fakes import FakeConsumer, FakeTopic, Stream, event, make_agent
 
@@ -69,6 +70,8 @@ def test_build_app_wires_one_kpi_agent_and_its_seek_hook() -> None:
     agent = app.agents["ioc-kpi"].fun.__self__
     assert isinstance(agent, KpiAgent) and agent.processor is processor
     assert list(app.agents["ioc-kpi"].channel.topics) == ["t-wire"]
+    assert isinstance(app, IocApp)
+    assert app.on_partition_stalled == agent.partition_stalled  # the consumer's stall hook
     asked: list[int] = []
 
     async def stored_offset(partition: int) -> None:

@@ -48,7 +48,8 @@ def alerts(files: dict[Path, str]) -> list[dict[str, Any]]:
 
 def _known_names(files: dict[Path, str]) -> set[str]:
     recorded = rg.recorded_names(_load(files[rg.RECORDING_FILE])["groups"])
-    catalogue = {spec.name for spec in (*c.CATALOGUE, *c.EXPORTER_METRICS)}
+    health = (*c.EXPORTER_METRICS, *c.PIPELINE_HEALTH_METRICS)
+    catalogue = {spec.name for spec in (*c.CATALOGUE, *health)}
     return catalogue | recorded | {"up"}
 
 
