@@ -26,6 +26,9 @@ from streams.processor import BatchProcessor
 
 __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "build_app"]
 
+#: Milliseconds between the consumer's metadata refreshes (new topics, partitions).
+METADATA_MAX_AGE_MS = 30_000
+
 #: Messages buffered per partition ahead of the agent: several batches, so that
 #: fetching (paused above 80 %, resumed below 40 %) never starves a batch.
 STREAM_BUFFER = 5 * BATCH_MAX
@@ -124,6 +127,9 @@ def build_app(
         datadir=str(Path(tempfile.gettempdir()) / f"ioc-faust-{kafka.group}"),
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
+        # A worker started before its topic exists (or before partitions are added)
+        # sees it at the next metadata refresh: every 30 s instead of Faust's 5 min.
+        consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
         topic_disable_leader=True,
         stream_buffer_maxsize=STREAM_BUFFER,
         broker_commit_every=batch_max,

@@ -51,7 +51,7 @@ import yaml
 from kafka import KafkaAdminClient
 from kafka.errors import UnknownTopicOrPartitionError
 
-from ioc_monitor.config import StackSettings
+from ioc_monitor.config import KafkaSettings, StackSettings
 from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.registry import Unit, load_registry
 from services import harness
@@ -59,6 +59,7 @@ from services.harness import free_port
 from services.ops import alerts as ra
 from services.ops import dashboards as dashgen
 from services.ops import rules as rg
+from services.publisher import ensure_topic
 from services.stack.control import ServiceStatus
 from tests.integration.pipeline import Pipeline
 from tests.integration.promhelpers import AlertmanagerApi, PrometheusApi, wait_until
@@ -463,6 +464,9 @@ def scenario(
         cleanup.callback(pipeline.stop)
         cleanup.callback(prometheus.stop)
 
+        # The topic exists before the worker subscribes: a worker started on a missing
+        # topic only sees it at its next metadata refresh, which may come too late here.
+        ensure_topic(KafkaSettings(bootstrap=pipeline.kafka_bootstrap), pipeline.topic, 3)
         pipeline.start("worker", log="worker.log")
         pipeline.start(
             "exporter", "--clock", "event", "--port", str(exporter_port), log="exporter.log"
