@@ -9,6 +9,7 @@ writes only under a prefix of its own and deletes only those keys, never ``FLUSH
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import redis
 from ioc_monitor.config import StackSettings, load
 from ioc_monitor.errors import StackError
 from services.stack.control import ServiceStatus, ensure_up
+from tests.integration.pipeline import Pipeline
 from tests.integration.shared_redis import delete_prefix, own_prefix_client
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +75,25 @@ def redis_prefix(redis_url: str, unique_name: str) -> Iterator[str]:
         delete_prefix(client, name)
     finally:
         client.close()
+
+
+@pytest.fixture
+def pipeline(
+    kafka_bootstrap: str, redis_url: str, unique_name: str, tmp_path: Path
+) -> Iterator[Pipeline]:
+    """One isolated pipeline on the local stack (own topic, group, prefix), cleaned after."""
+    p = Pipeline(unique_name, kafka_bootstrap, redis_url, tmp_path)
+    try:
+        yield p
+    finally:
+        p.stop()
+        p.clean_redis()
+
+
+@pytest.fixture(scope="session")
+def kcat(stack: object) -> str:
+    """The kcat executable (``ioc stack up`` installs the Debian package ``kcat``)."""
+    found = shutil.which("kcat")
+    if found is None:
+        pytest.fail("kcat not found: `ioc stack up` installs it (Debian package kcat)")
+    return found

@@ -35,6 +35,7 @@ from ioc_monitor.config import KafkaSettings, StackSettings
 from ioc_monitor.errors import IocError
 from ioc_monitor.redis.reader import read_snapshot
 from services.harness import IOC, RedisServer, TlsFiles, free_port, spawn, stop
+from services.publisher import client_options
 from services.stack.kafka import (
     find_java_tools,
     kafka_argv,
@@ -442,3 +443,36 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 180) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what} after {timeout:.0f}s")
         time.sleep(0.05)
+
+
+def pipeline_equals_kpi(
+    p: PrivatePipeline, log: Path, n: int, dlq_client: KafkaSettings
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a worker and replay ``log`` (``n`` messages) through ``p``; check the result.
+
+    Every exported series must equal ``ioc kpi`` on the log, and the worker's dead
+    letters must be on the dead-letter topic, read with ``dlq_client``'s credentials.
+
+    Returns:
+        The finished ``ioc replay`` (its output is checked for secrets by the caller).
+    """
+    from kafka import KafkaConsumer
+
+    p.start("worker", "--batch", "200", "--loglevel", "info", log="worker.log")
+    replayed = p.run("replay", str(log), "--max", "--partitions", "3")
+    p.wait_counted(n)
+    got = samples(scrape(p.start_exporter("event")))
+    expected = p.expected(log)
+    assert any(line.startswith("ioc_on_time_ratio{") for line in expected)
+    assert got == expected
+    consumer = KafkaConsumer(
+        f"{p.topic}.dlq",
+        **client_options(dlq_client),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    try:
+        assert sum(1 for _ in consumer) > 0
+    finally:
+        consumer.close()
+    return replayed

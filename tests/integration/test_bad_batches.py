@@ -12,11 +12,9 @@ processes partition 0 from where it stopped, the gauge goes, and every series eq
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -38,27 +36,6 @@ import aiokafka.codec
 aiokafka.codec.has_lz4 = lambda: False
 """
 STALLED = "ioc_consumer_partition_stalled"
-
-
-@pytest.fixture
-def pipeline(
-    kafka_bootstrap: str, redis_url: str, unique_name: str, tmp_path: Path
-) -> Iterator[Pipeline]:
-    p = Pipeline(unique_name, kafka_bootstrap, redis_url, tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
-        p.clean_redis()
-
-
-@pytest.fixture(scope="session")
-def kcat(stack: object) -> str:
-    """The kcat executable (``ioc stack up`` installs the Debian package ``kcat``)."""
-    found = shutil.which("kcat")
-    if found is None:
-        pytest.fail("kcat not found: `ioc stack up` installs it (Debian package kcat)")
-    return found
 
 
 def _split(log: Path, workdir: Path) -> tuple[Path, int, Path, int]:

@@ -8,9 +8,7 @@ partitioner, in batches of up to 500 messages; every exported series must equal
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -23,27 +21,6 @@ from tests.integration.pipeline import Pipeline, samples
 pytestmark = pytest.mark.integration
 
 CODECS = ("gzip", "snappy", "lz4", "zstd")
-
-
-@pytest.fixture
-def pipeline(
-    kafka_bootstrap: str, redis_url: str, unique_name: str, tmp_path: Path
-) -> Iterator[Pipeline]:
-    p = Pipeline(unique_name, kafka_bootstrap, redis_url, tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
-        p.clean_redis()
-
-
-@pytest.fixture(scope="session")
-def kcat(stack: object) -> str:
-    """The kcat executable (``ioc stack up`` installs the Debian package ``kcat``)."""
-    found = shutil.which("kcat")
-    if found is None:
-        pytest.fail("kcat not found: `ioc stack up` installs it (Debian package kcat)")
-    return found
 
 
 def _keyed_lines(log: Path, out: Path) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,6 @@ from services.harness import stop
 from tests.integration.pipeline import Pipeline, samples
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pipeline(
-    kafka_bootstrap: str, redis_url: str, unique_name: str, tmp_path: Path
-) -> Iterator[Pipeline]:
-    p = Pipeline(unique_name, kafka_bootstrap, redis_url, tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
-        p.clean_redis()
 
 
 def _simulate(p: Pipeline, path: Path, dossiers: int, seed: int) -> int:

@@ -29,15 +29,14 @@ import redis
 
 from ioc_monitor.config import StackSettings
 from services.harness import TlsFiles
-from services.publisher import client_options
 from services.stack.control import ServiceStatus
 from services.stack.proc import tail
-from tests.integration.pipeline import samples
 from tests.integration.private_stack import (
     KafkaTls,
     PrivateKafka,
     PrivatePipeline,
     PrivateRedis,
+    pipeline_equals_kpi,
     scrape,
     stack_jars,
     wait_for,
@@ -274,24 +273,8 @@ def test_pipeline_over_tls(
         plain.ping()  # TLS only: no plain-TCP listener
     plain.close()
     log, n = _simulate(p, seed=81, dossiers=300)
-    p.start("worker", "--batch", "200", "--loglevel", "info", log="worker.log")
-    outputs = _outputs("replay", p.run("replay", str(log), "--max", "--partitions", "3"))
-    p.wait_counted(n)
-    got = samples(scrape(p.start_exporter("event")))
-    expected = p.expected(log)
-    assert any(line.startswith("ioc_on_time_ratio{") for line in expected)
-    assert got == expected
-    # the worker's dead letters went out through its TLS producer
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(
-        f"{p.topic}.dlq",
-        **client_options(tls_kafka.settings()),
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-    )
-    assert sum(1 for _ in consumer) > 0
-    consumer.close()
+    # every series equals `ioc kpi`; the dead letters went out through the TLS producer
+    outputs = _outputs("replay", pipeline_equals_kpi(p, log, n, tls_kafka.settings()))
     p.stop()
     _assert_no_secrets(pki, outputs + _logs(p.workdir, tls_kafka.workdir))
 
