@@ -21,7 +21,7 @@ from ioc_monitor.config import KafkaSettings
 from ioc_monitor.events import Rejection
 from streams.processor import BatchProcessor, Record
 
-__all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "DLQ_TRUNCATED_BYTES", "KpiAgent"]
+__all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "DLQ_TRUNCATED_BYTES", "KpiAgent", "quiet_handled_sends"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,25 @@ class PartitionConsumer(Protocol):
 
     async def seek(self, tp: Any, offset: int) -> None:
         """Make ``offset`` the next offset read from a topic partition."""
+
+
+def quiet_handled_sends(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Event-loop exception handler: drop the "never retrieved" report of a too-large send.
+
+    A dead letter over the broker's size limit fails, is logged once and is sent again
+    cut (:meth:`KpiAgent.dead_letter`); Faust may keep a second future of the failed
+    send that nobody awaits, which asyncio would report with a traceback when it is
+    garbage-collected. Every other report goes to the loop's default handler.
+
+    Args:
+        loop: The event loop.
+        context: asyncio's exception context (``message``, ``exception``, ...).
+    """
+    message = str(context.get("message", ""))
+    if message.endswith("exception was never retrieved") and _too_large(context.get("exception")):
+        log.debug("a too-large dead letter's unawaited future (already handled)")
+        return
+    loop.default_exception_handler(context)
 
 
 def _too_large(exc: BaseException | None) -> bool:

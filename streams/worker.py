@@ -114,9 +114,13 @@ def run_worker(
     _check_layout(redis)
     import faust
 
+    from streams.agent import quiet_handled_sends
     from streams.app import BATCH_MAX, build_app
 
     _use_uvloop()
+    loop = asyncio.new_event_loop()  # the loop Faust then runs on (get_event_loop)
+    asyncio.set_event_loop(loop)
+    loop.set_exception_handler(quiet_handled_sends)
     app, _ = build_app(
         kafka, redis, units, batch_max=batch or BATCH_MAX, on_failure=exit_on_failure
     )

@@ -79,3 +79,26 @@ def test_seek_to_state_resumes_after_the_stored_offset() -> None:
     assigned: set[Any] = {TP(TOPIC, 0), TP(TOPIC, 1), TP(DLQ_TOPIC, 0)}
     asyncio.run(agent.seek_to_state(object(), assigned))
     assert consumer.seeks == [(TOPIC, 0, 10)]
+
+
+def test_a_handled_too_large_send_is_not_reported_but_others_are() -> None:
+    import asyncio
+
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    from streams.agent import quiet_handled_sends
+
+    reported: list[dict[str, object]] = []
+    loop = asyncio.new_event_loop()
+    try:
+        loop.default_exception_handler = reported.append  # type: ignore[method-assign]
+        never = "FutureMessage exception was never retrieved"
+        quiet_handled_sends(loop, {"message": never, "exception": MessageSizeTooLargeError()})
+        assert reported == []
+        other = {"message": never, "exception": RuntimeError("boom")}
+        quiet_handled_sends(loop, other)
+        size_elsewhere = {"message": "Task exception", "exception": MessageSizeTooLargeError()}
+        quiet_handled_sends(loop, size_elsewhere)
+        assert reported == [other, size_elsewhere]
+    finally:
+        loop.close()
