@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Container, Sequence
 from functools import partial
@@ -33,6 +34,27 @@ __all__ = ["BatchProcessor", "DeadLetterSink", "Record"]
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+
+def _redis_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Redis failure to retry.
+
+    A :class:`RedisError`, or an ``AttributeError``/``TypeError`` raised inside
+    redis-py itself: its asyncio cluster client can meet a connection another task
+    just closed (``'NoneType' object has no attribute 'writelines'``, redis-py
+    issues 3546 and 4287), which is a lost connection, not a bug of ours.
+    """
+    if isinstance(exc, RedisError):
+        return True
+    if not isinstance(exc, AttributeError | TypeError):
+        return False
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    return last is not None and f"{os.sep}redis{os.sep}" in last
+
 
 #: Fields of a partition's stats hash that note a stall (see ``record_stall``).
 _STALL_FIELDS = ("stalled", "stalled_reason")
@@ -166,14 +188,17 @@ class BatchProcessor:
     ) -> _T:
         """Run ``op`` until Redis answers: backoff from 0.1 s doubling up to ``retry_cap``.
 
-        Only Redis errors are retried (consumption pauses meanwhile); others propagate.
+        Only Redis failures (:func:`_redis_fault`) are retried (consumption pauses
+        meanwhile); others propagate.
         Each retry logs ``Redis unavailable (<error>); <what % partition> in <delay>s``.
         """
         delay = 0.1
         while True:
             try:
                 return await op()
-            except RedisError as exc:
+            except (RedisError, AttributeError, TypeError) as exc:
+                if not _redis_fault(exc):
+                    raise
                 log.warning(
                     "Redis unavailable (%s); %s in %.1fs",
                     type(exc).__name__,
