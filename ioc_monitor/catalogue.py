@@ -1,4 +1,4 @@
-"""The one metric catalogue (METRICS.md v1).
+"""The one metric catalogue (METRICS.md v2).
 
 The exporter's collector, the offline exposition, the Prometheus recording and alert
 rules and the Grafana dashboards are all generated from these definitions, so names
@@ -10,10 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from ioc_monitor.events import RATINGS  # the ``rating`` label values, re-exported
+from ioc_monitor.kpis import SCORECARD_WEIGHTS
+
 __all__ = [
     "CATALOGUE",
     "COMPLETED_TOTAL",
+    "COMPLETED_WITH_FEE_TOTAL",
     "CONSUMER_LAG",
+    "DIGITIZED_RATIO",
+    "DIGITIZED_TOTAL",
+    "DUE_SOON",
+    "DUE_SOON_WITHIN",
     "EVENTS_DUPLICATE",
     "EVENTS_PROCESSED",
     "EVENTS_REJECTED",
@@ -22,15 +30,33 @@ __all__ = [
     "EXPORTER_SCRAPE_SECONDS",
     "IN_PROGRESS",
     "LAST_PROCESSED",
+    "MULTI_VISIT_RATIO",
+    "MULTI_VISIT_TOTAL",
+    "ONLINE_PAYMENT_RATIO",
     "ONLINE_RATIO",
     "ON_TIME_RATIO",
     "OVERDUE",
+    "PAID_ONLINE_TOTAL",
     "PARTITION_STALLED",
     "PIPELINE_HEALTH_METRICS",
+    "RATED_TOTAL",
+    "RATINGS",
     "RECEIVED_TOTAL",
     "REFUSED_TOTAL",
+    "SATISFACTION_RATIO",
+    "SCORECARD_COMPONENTS",
+    "SCORECARD_POINTS",
+    "SCORECARD_WINDOWS",
+    "TARGET_KPIS",
+    "UNIT_INFO",
+    "UNIT_TARGET_RATIO",
     "WATERMARK",
     "WINDOW_COMPLETED",
+    "WINDOW_COMPLETED_WITH_FEE",
+    "WINDOW_DIGITIZED",
+    "WINDOW_MULTI_VISIT",
+    "WINDOW_PAID_ONLINE",
+    "WINDOW_RATED",
     "WINDOW_RECEIVED",
     "MetricSpec",
 ]
@@ -59,6 +85,15 @@ class MetricSpec:
 
 
 _UNIT: Final = ("unit", "level")
+
+#: ``within`` label values of :data:`DUE_SOON`, with their length in seconds.
+DUE_SOON_WITHIN: Final = (("24h", 24 * 3600), ("72h", 72 * 3600))
+#: Windows of the scorecard (the national dashboard's periods).
+SCORECARD_WINDOWS: Final = ("month", "quarter", "year")
+#: Scorecard components with their weight in points (KPIS.md v2, Scorecard).
+SCORECARD_COMPONENTS: Final = tuple(SCORECARD_WEIGHTS.items())
+#: ``kpi`` label values of :data:`UNIT_TARGET_RATIO`.
+TARGET_KPIS: Final = ("on_time", "online")
 
 RECEIVED_TOTAL: Final = MetricSpec(
     "ioc_dossiers_received_total",
@@ -108,6 +143,115 @@ ONLINE_RATIO: Final = MetricSpec(
     "(online_full + online_partial) / received in the window; absent when nothing received.",
     (*_UNIT, "window"),
 )
+DUE_SOON: Final = MetricSpec(
+    "ioc_dossiers_due_soon",
+    "gauge",
+    "Dossiers in progress due within 24h or 72h after the clock (due time in (T, T + within]).",
+    (*_UNIT, "within"),
+)
+DIGITIZED_TOTAL: Final = MetricSpec(
+    "ioc_dossiers_digitized_total",
+    "counter",
+    "Receipts whose receiving event had digitized: true (counted at received_at).",
+    _UNIT,
+)
+COMPLETED_WITH_FEE_TOTAL: Final = MetricSpec(
+    "ioc_dossiers_completed_with_fee_total",
+    "counter",
+    "Completions of dossiers with a fee (fee_required, paid_online or status 6 up to completion).",
+    _UNIT,
+)
+PAID_ONLINE_TOTAL: Final = MetricSpec(
+    "ioc_dossiers_paid_online_total",
+    "counter",
+    "Completions of dossiers whose fees were paid online (paid_online up to completion).",
+    _UNIT,
+)
+MULTI_VISIT_TOTAL: Final = MetricSpec(
+    "ioc_dossiers_multi_visit_total",
+    "counter",
+    "Completions of dossiers whose applicant came in person 3 or more times.",
+    _UNIT,
+)
+RATED_TOTAL: Final = MetricSpec(
+    "ioc_dossiers_rated_total",
+    "counter",
+    "Dossiers rated by the applicant (first rating, at its occurred_at), by rating.",
+    (*_UNIT, "rating"),
+)
+WINDOW_DIGITIZED: Final = MetricSpec(
+    "ioc_window_dossiers_digitized",
+    "gauge",
+    "Digitised receipts in the event-time window.",
+    (*_UNIT, "window"),
+)
+WINDOW_COMPLETED_WITH_FEE: Final = MetricSpec(
+    "ioc_window_dossiers_completed_with_fee",
+    "gauge",
+    "Completions with a fee in the event-time window.",
+    (*_UNIT, "window"),
+)
+WINDOW_PAID_ONLINE: Final = MetricSpec(
+    "ioc_window_dossiers_paid_online",
+    "gauge",
+    "Completions paid online in the event-time window.",
+    (*_UNIT, "window"),
+)
+WINDOW_MULTI_VISIT: Final = MetricSpec(
+    "ioc_window_dossiers_multi_visit",
+    "gauge",
+    "Completions with 3 or more in-person visits in the event-time window.",
+    (*_UNIT, "window"),
+)
+WINDOW_RATED: Final = MetricSpec(
+    "ioc_window_dossiers_rated",
+    "gauge",
+    "First ratings in the event-time window, by rating.",
+    (*_UNIT, "window", "rating"),
+)
+DIGITIZED_RATIO: Final = MetricSpec(
+    "ioc_digitized_ratio",
+    "gauge",
+    "digitised / received in the window; absent when nothing received.",
+    (*_UNIT, "window"),
+)
+ONLINE_PAYMENT_RATIO: Final = MetricSpec(
+    "ioc_online_payment_ratio",
+    "gauge",
+    "paid online / completed with fee in the window; absent when no completion had a fee.",
+    (*_UNIT, "window"),
+)
+MULTI_VISIT_RATIO: Final = MetricSpec(
+    "ioc_multi_visit_ratio",
+    "gauge",
+    "multi-visit / completed in the window; absent when nothing completed.",
+    (*_UNIT, "window"),
+)
+SATISFACTION_RATIO: Final = MetricSpec(
+    "ioc_satisfaction_ratio",
+    "gauge",
+    "satisfied / rated in the window; absent when nothing was rated.",
+    (*_UNIT, "window"),
+)
+SCORECARD_POINTS: Final = MetricSpec(
+    "ioc_scorecard_points",
+    "gauge",
+    "Decision 766 scorecard points (KPIS.md v2) of a component in a month, quarter or year "
+    "window; absent when the component's denominator is 0.",
+    (*_UNIT, "window", "component"),
+)
+UNIT_INFO: Final = MetricSpec(
+    "ioc_unit_info",
+    "gauge",
+    "Every unit of the registry, always 1, with its name and supervisor (empty when none).",
+    (*_UNIT, "name", "supervisor"),
+)
+UNIT_TARGET_RATIO: Final = MetricSpec(
+    "ioc_unit_target_ratio",
+    "gauge",
+    "The unit's target from the registry: on_time (on-time ratio) or online (online ratio).",
+    (*_UNIT, "kpi"),
+)
 EVENTS_PROCESSED: Final = MetricSpec(
     "ioc_events_processed_total", "counter", "Messages accepted and applied.", ()
 )
@@ -153,6 +297,24 @@ CATALOGUE: Final = (
     WINDOW_COMPLETED,
     ON_TIME_RATIO,
     ONLINE_RATIO,
+    DUE_SOON,
+    DIGITIZED_TOTAL,
+    COMPLETED_WITH_FEE_TOTAL,
+    PAID_ONLINE_TOTAL,
+    MULTI_VISIT_TOTAL,
+    RATED_TOTAL,
+    WINDOW_DIGITIZED,
+    WINDOW_COMPLETED_WITH_FEE,
+    WINDOW_PAID_ONLINE,
+    WINDOW_MULTI_VISIT,
+    WINDOW_RATED,
+    DIGITIZED_RATIO,
+    ONLINE_PAYMENT_RATIO,
+    MULTI_VISIT_RATIO,
+    SATISFACTION_RATIO,
+    SCORECARD_POINTS,
+    UNIT_INFO,
+    UNIT_TARGET_RATIO,
     EVENTS_PROCESSED,
     EVENTS_REJECTED,
     EVENTS_DUPLICATE,

@@ -8,15 +8,17 @@ expositions are the same for the same events at the same clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Final
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ioc_monitor import catalogue as c
 from ioc_monitor.events import CHANNELS
+from ioc_monitor.kpis import ratios, scorecard
 from ioc_monitor.registry import UnitRegistry
 from ioc_monitor.rules import TIMELINESS
-from ioc_monitor.snapshot import Snapshot
+from ioc_monitor.snapshot import Snapshot, UnitFigures
 from ioc_monitor.windows import WINDOWS
 
 __all__ = ["SnapshotCollector", "render_snapshot"]
@@ -29,15 +31,91 @@ def _family(spec: c.MetricSpec) -> CounterMetricFamily | GaugeMetricFamily:
     return GaugeMetricFamily(spec.family, spec.help, labels=labels)
 
 
+#: Counter of each all-time series with no extra label.
+_PLAIN_COUNTERS: Final = (
+    (c.REFUSED_TOTAL, "refused"),
+    (c.DIGITIZED_TOTAL, "digitized"),
+    (c.COMPLETED_WITH_FEE_TOTAL, "completed_with_fee"),
+    (c.PAID_ONLINE_TOTAL, "paid_online"),
+    (c.MULTI_VISIT_TOTAL, "multi_visit"),
+)
+#: Counters with one extra label: (metric, series prefix, label values).
+_LABELLED_COUNTERS: Final = (
+    (c.RECEIVED_TOTAL, "received", CHANNELS),
+    (c.COMPLETED_TOTAL, "completed", TIMELINESS),
+    (c.RATED_TOTAL, "rated", c.RATINGS),
+)
+#: Window gauges: (metric, series prefix, label values or () for a plain series).
+_WINDOW_GAUGES: Final[tuple[tuple[c.MetricSpec, str, tuple[str, ...]], ...]] = (
+    (c.WINDOW_RECEIVED, "received", CHANNELS),
+    (c.WINDOW_COMPLETED, "completed", TIMELINESS),
+    (c.WINDOW_DIGITIZED, "digitized", ()),
+    (c.WINDOW_COMPLETED_WITH_FEE, "completed_with_fee", ()),
+    (c.WINDOW_PAID_ONLINE, "paid_online", ()),
+    (c.WINDOW_MULTI_VISIT, "multi_visit", ()),
+    (c.WINDOW_RATED, "rated", c.RATINGS),
+)
+#: The ratio metric of each :data:`ioc_monitor.kpis.RATIOS` name.
+_RATIO_METRICS: Final = {
+    "on_time": c.ON_TIME_RATIO,
+    "online": c.ONLINE_RATIO,
+    "digitized": c.DIGITIZED_RATIO,
+    "online_payment": c.ONLINE_PAYMENT_RATIO,
+    "multi_visit": c.MULTI_VISIT_RATIO,
+    "satisfaction": c.SATISFACTION_RATIO,
+}
+
+
+def _unit_series(
+    fam: dict[str, CounterMetricFamily | GaugeMetricFamily], base: list[str], fig: UnitFigures
+) -> None:
+    """Add one unit's counters, gauges, window counts, ratios and scorecard."""
+    totals = fig.totals
+    for spec, prefix, values in _LABELLED_COUNTERS:
+        family = fam[spec.name]
+        for value in values:
+            family.add_metric([*base, value], float(totals.get(f"{prefix}:{value}", 0)))
+    for spec, series in _PLAIN_COUNTERS:
+        fam[spec.name].add_metric(base, float(totals.get(series, 0)))
+    fam[c.IN_PROGRESS.name].add_metric(base, float(fig.in_progress))
+    fam[c.OVERDUE.name].add_metric(base, float(fig.overdue))
+    for within, n in fig.due_soon.items():
+        fam[c.DUE_SOON.name].add_metric([*base, within], float(n))
+    for window in WINDOWS:
+        counts = fig.windows.get(window)
+        if not counts:
+            continue
+        at = [*base, window]
+        for spec, prefix, labels in _WINDOW_GAUGES:
+            family = fam[spec.name]
+            if not labels:
+                n = counts.get(prefix, 0)
+                if n:
+                    family.add_metric(at, float(n))
+                continue
+            for label in labels:
+                n = counts.get(f"{prefix}:{label}", 0)
+                if n:
+                    family.add_metric([*at, label], float(n))
+        for name, ratio in ratios(counts).items():
+            fam[_RATIO_METRICS[name].name].add_metric(at, ratio)
+    for window in c.SCORECARD_WINDOWS:
+        points = scorecard(fig.windows.get(window, {}), fig.in_progress, fig.overdue)
+        for component, score in points.items():
+            fam[c.SCORECARD_POINTS.name].add_metric([*base, window, component], score)
+
+
 def render_snapshot(snap: Snapshot, units: UnitRegistry) -> list[Metric]:
     """Turn a snapshot into metric families.
 
-    Series present (METRICS.md): per unit that has seen an accepted event and is in
-    the registry, every counter label value (zeros included), in-progress and
-    overdue gauges, non-zero window counts, and each ratio whose denominator in the
-    window is > 0. Pipeline counters always, with every rejection reason; the
-    watermark once something was accepted; consumer lag per partition when known; and,
-    beyond METRICS.md, ``ioc_consumer_partition_stalled`` 1 for each partition the
+    Series present (METRICS.md v2): per unit that has seen an accepted event and is in
+    the registry, every counter label value (zeros included), the in-progress, overdue
+    and due-soon gauges, non-zero window counts, each ratio whose denominator in the
+    window is > 0 and each scorecard component whose denominator is > 0 (KPIS.md). For
+    every unit of the registry, seen or not, ``ioc_unit_info`` and its two
+    ``ioc_unit_target_ratio``. Pipeline counters always, with every rejection reason;
+    the watermark once something was accepted; consumer lag per partition when known;
+    and, beyond METRICS.md, ``ioc_consumer_partition_stalled`` 1 for each partition the
     worker keeps paused at a batch it cannot decode (absent otherwise, and offline).
 
     Expected exposition (abridged)::
@@ -47,6 +125,11 @@ def render_snapshot(snap: Snapshot, units: UnitRegistry) -> list[Metric]:
         ioc_window_dossiers_completed{unit="qn-ttpvhcc",level="province",window="24h",\
             timeliness="late"} 1.0
         ioc_on_time_ratio{unit="qn-ttpvhcc",level="province",window="24h"} 0.6666666666666666
+        ioc_scorecard_points{unit="qn-ttpvhcc",level="province",window="month",\
+            component="online"} 12.0
+        ioc_unit_info{unit="qn-ttpvhcc",level="province",\
+            name="Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh",supervisor="qn-centre"} 1.0
+        ioc_unit_target_ratio{unit="qn-ttpvhcc",level="province",kpi="on_time"} 0.999
         ioc_events_rejected_total{reason="schema"} 1.0
 
     Args:
@@ -58,44 +141,15 @@ def render_snapshot(snap: Snapshot, units: UnitRegistry) -> list[Metric]:
         pipeline-health families (:data:`ioc_monitor.catalogue.PIPELINE_HEALTH_METRICS`).
     """
     fam = {spec.name: _family(spec) for spec in (*c.CATALOGUE, *c.PIPELINE_HEALTH_METRICS)}
+    info, target = fam[c.UNIT_INFO.name], fam[c.UNIT_TARGET_RATIO.name]
     for unit in units:
-        fig = snap.units.get(unit.id)
-        if fig is None:
-            continue
         base = [unit.id, unit.level]
-        for ch in CHANNELS:
-            fam[c.RECEIVED_TOTAL.name].add_metric(
-                [*base, ch], float(fig.totals.get(f"received:{ch}", 0))
-            )
-        for tl in TIMELINESS:
-            fam[c.COMPLETED_TOTAL.name].add_metric(
-                [*base, tl], float(fig.totals.get(f"completed:{tl}", 0))
-            )
-        fam[c.REFUSED_TOTAL.name].add_metric(base, float(fig.totals.get("refused", 0)))
-        fam[c.IN_PROGRESS.name].add_metric(base, float(fig.in_progress))
-        fam[c.OVERDUE.name].add_metric(base, float(fig.overdue))
-        for window in WINDOWS:
-            counts = fig.windows.get(window)
-            if not counts:
-                continue
-            for ch in CHANNELS:
-                n = counts.get(f"received:{ch}", 0)
-                if n:
-                    fam[c.WINDOW_RECEIVED.name].add_metric([*base, window, ch], float(n))
-            for tl in TIMELINESS:
-                n = counts.get(f"completed:{tl}", 0)
-                if n:
-                    fam[c.WINDOW_COMPLETED.name].add_metric([*base, window, tl], float(n))
-            done = sum(counts.get(f"completed:{tl}", 0) for tl in TIMELINESS)
-            if done > 0:
-                good = counts.get("completed:early", 0) + counts.get("completed:on_time", 0)
-                fam[c.ON_TIME_RATIO.name].add_metric([*base, window], good / done)
-            received = sum(counts.get(f"received:{ch}", 0) for ch in CHANNELS)
-            if received > 0:
-                online = counts.get("received:online_full", 0) + counts.get(
-                    "received:online_partial", 0
-                )
-                fam[c.ONLINE_RATIO.name].add_metric([*base, window], online / received)
+        info.add_metric([*base, unit.name, unit.supervisor or ""], 1.0)
+        target.add_metric([*base, "on_time"], unit.on_time_target)
+        target.add_metric([*base, "online"], unit.online_target)
+        fig = snap.units.get(unit.id)
+        if fig is not None:
+            _unit_series(fam, base, fig)
     fam[c.EVENTS_PROCESSED.name].add_metric([], float(snap.processed))
     for reason, n in snap.rejected.items():
         fam[c.EVENTS_REJECTED.name].add_metric([reason], float(n))

@@ -154,11 +154,8 @@ def fold(
         if state is not None and expired(state, ev):
             state = None  # a new life of the dossier; its ids still de-duplicate
             delta.forgotten.add(ev.dossier_id)
-        if state is not None and state.completed:
-            state.events.add(key)
-            dossiers[ev.dossier_id] = state
-            continue
-        state, items = apply_event(state, ev)
+        was_completed = state is not None and state.completed
+        state, items = apply_event(state, ev)  # a completed dossier: only a first rating
         state.events |= known
         state.events.add(key)
         dossiers[ev.dossier_id] = state
@@ -168,6 +165,8 @@ def fold(
                 delta.items.append(item)
                 if item.t >= keep_from:
                     delta.recent.append((item, ev.dossier_id))
+        if was_completed:
+            continue
         if state.completed:
             delta.completed[ev.dossier_id] = delta.watermark
             delta.open[ev.dossier_id] = (state.unit, None)

@@ -1,4 +1,4 @@
-"""The dossier-status event contract (EVENTS.md v1): parsing and validation.
+"""The dossier-status event contract (EVENTS.md v2): parsing and validation.
 
 :func:`parse_event` turns one raw Kafka message into an :class:`Event` or a
 :class:`Rejection` with exactly one reason, checking the rules in the order the
@@ -21,6 +21,7 @@ __all__ = [
     "CHANNELS",
     "END_STATUSES",
     "MAX_MESSAGE_BYTES",
+    "RATINGS",
     "REASONS",
     "STATUS_CODES",
     "Event",
@@ -62,6 +63,8 @@ _NEEDS_RECEIPT: Final = frozenset({2, 4, 5, 6, 7, 8, 9, 10})
 CHANNELS: Final = ("in_person", "online_full", "online_partial", "postal")
 _CHANNEL_VALUES: Final = frozenset({"in_person", "online", "postal"})
 _ONLINE_MODES: Final = frozenset({"full", "partial"})
+#: Values of ``rating`` (EVENTS.md v2).
+RATINGS: Final = ("satisfied", "unsatisfied")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,13 @@ class Event:
         channel: One of :data:`CHANNELS`.
         supplements: Number of supplement requests listed on the event.
         apology: An apology-and-reschedule letter was issued.
+        fee_required: The event says the dossier carries a fee (absent: False).
+        paid_online: The event says the fees were paid online (absent: False).
+        digitized: The event says the components were digitised at receipt (absent: False).
+        visits: In-person trips so far (absent: 0).
+        rating: ``satisfied`` or ``unsatisfied`` when the event carries a rating.
+        procedure: ``procedure_code`` when given (shown in the wall's dossier lists).
+        agency: ``agency_id`` when given.
     """
 
     event_id: str
@@ -96,6 +106,13 @@ class Event:
     channel: str
     supplements: int
     apology: bool
+    fee_required: bool = False
+    paid_online: bool = False
+    digitized: bool = False
+    visits: int = 0
+    rating: str | None = None
+    procedure: str | None = None
+    agency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +226,9 @@ def _status_field(obj: dict[str, Any]) -> tuple[int | None, str]:
 def _validate(obj: dict[str, Any], units: Container[str]) -> Event:
     event_id = _string(obj, "event_id", 1, 128, True)
     dossier_id = _string(obj, "dossier_id", 1, 64, True)
-    _string(obj, "procedure_code", 0, 32, False)
+    procedure = _string(obj, "procedure_code", 0, 32, False)
     unit_id = _string(obj, "unit_id", 1, 64, True)
-    _string(obj, "agency_id", 0, 64, False)
+    agency = _string(obj, "agency_id", 0, 64, False)
     status, kind = _status_field(obj)
     needs_receipt = status in _NEEDS_RECEIPT
     occurred_at = _time(obj, "occurred_at", True)
@@ -228,13 +245,17 @@ def _validate(obj: dict[str, Any], units: Container[str]) -> Event:
         raise _Invalid("schema", "field 'online_mode' must be full or partial")
     supplements = _supplements(obj)
     apology = _bool(obj, "apology")
-    _bool(obj, "paid_online")
-    _bool(obj, "digitized")
+    fee_required = _bool(obj, "fee_required")
+    paid_online = _bool(obj, "paid_online")
+    digitized = _bool(obj, "digitized")
     visits = _as_int(_get(obj, "visits"))
     if visits is not None and (isinstance(visits, bool) or not isinstance(visits, int)):
         raise _Invalid("schema", "field 'visits' must be an integer")
     if visits is not None and visits < 0:
         raise _Invalid("schema", "field 'visits' must be >= 0")
+    rating = _get(obj, "rating")
+    if rating is not None and (not isinstance(rating, str) or rating not in RATINGS):
+        raise _Invalid("schema", "field 'rating' must be satisfied or unsatisfied")
     if status is None:
         raise _Invalid("unknown_status", f"status {kind} is not one of the 10 statuses")
     assert event_id is not None and dossier_id is not None and unit_id is not None
@@ -262,6 +283,13 @@ def _validate(obj: dict[str, Any], units: Container[str]) -> Event:
         channel=channel,
         supplements=supplements,
         apology=apology,
+        fee_required=fee_required,
+        paid_online=paid_online,
+        digitized=digitized,
+        visits=visits or 0,
+        rating=rating,
+        procedure=procedure or None,
+        agency=agency or None,
     )
 
 

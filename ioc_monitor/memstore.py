@@ -12,6 +12,7 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
+from ioc_monitor.catalogue import DUE_SOON_WITHIN
 from ioc_monitor.engine import DOSSIER_RETENTION_S, Delta
 from ioc_monitor.events import REASONS
 from ioc_monitor.rules import SERIES, DossierState
@@ -113,6 +114,11 @@ class MemoryStore:
             totals: Mapping[str, int] = {s: self._totals[unit][s] for s in SERIES}
             dues = self._open[unit].values()
             overdue = 0 if clock is None else sum(1 for d in dues if d < clock)
+            soon: dict[str, int] = {}
+            if clock is not None:
+                for within, length in DUE_SOON_WITHIN:
+                    end = clock + float(length)
+                    soon[within] = sum(1 for d in dues if clock < d <= end)
             units[unit] = unit_figures(
                 totals,
                 self._minute[unit],
@@ -123,6 +129,7 @@ class MemoryStore:
                 len(dues),
                 overdue,
                 clock,
+                soon,
             )
         return Snapshot(
             clock=clock,

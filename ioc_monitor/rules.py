@@ -1,9 +1,26 @@
-"""KPI rules per dossier (KPIS.md v1), pure: no I/O.
+"""KPI rules per dossier (KPIS.md v2), pure: no I/O.
 
 :func:`apply_event` folds one accepted, non-duplicate event into the state of its
-dossier and returns the counting effects (:class:`Item`) it causes: a receipt, a
-refusal or a completion, each at most once per dossier, attributed to the unit of
-the dossier's first accepted event.
+dossier and returns the counting effects (:class:`Item`) it causes, each at most once
+per dossier, attributed to the unit of the dossier's first accepted event:
+
+======================  =======================================  ===================
+series                  counted by                               at (bucket)
+======================  =======================================  ===================
+``received:<channel>``  first event with ``received_at``          ``received_at``
+``digitized``           that event, when ``digitized: true``      ``received_at``
+``refused``             first status-3 event                      ``occurred_at``
+``completed:<t>``       first status 7–10 event                   end time
+``completed_with_fee``  that event, when some event up to it has  end time
+                        ``fee_required``/``paid_online`` or is
+                        status 6
+``paid_online``         that event, when some event up to it has  end time
+                        ``paid_online: true``
+``multi_visit``         that event, when the largest ``visits``   end time
+                        up to it is 3 or more
+``rated:<rating>``      first event with ``rating`` (also after   ``occurred_at``
+                        the completion)
+======================  =======================================  ===================
 """
 
 from __future__ import annotations
@@ -13,10 +30,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Final
 
-from ioc_monitor.events import CHANNELS, END_STATUSES, Event
+from ioc_monitor.events import CHANNELS, END_STATUSES, RATINGS, Event
 from ioc_monitor.timeutil import day_index
 
 __all__ = [
+    "MULTI_VISIT_MIN",
     "SERIES",
     "TIMELINESS",
     "DossierState",
@@ -28,17 +46,27 @@ __all__ = [
 
 #: Timeliness classes of a completion.
 TIMELINESS: Final = ("early", "on_time", "late")
-#: Every counted series: ``received:<channel>``, ``completed:<timeliness>``, ``refused``.
+#: Every counted series (see the module docstring).
 SERIES: Final = (
     *(f"received:{c}" for c in CHANNELS),
     *(f"completed:{t}" for t in TIMELINESS),
     "refused",
+    "digitized",
+    "completed_with_fee",
+    "paid_online",
+    "multi_visit",
+    *(f"rated:{r}" for r in RATINGS),
 )
+#: Largest ``visits`` at completion from which a dossier counts as multi-visit.
+MULTI_VISIT_MIN: Final = 3
 
 _RECEIVED: Final = 1
 _COMPLETED: Final = 2
 _REFUSED: Final = 4
 _APOLOGY: Final = 8
+_FEE: Final = 16
+_PAID: Final = 32
+_RATED: Final = 64
 #: Bytes of an accepted event id's digest kept in its dossier's state.
 EVENT_KEY_BYTES: Final = 8
 
@@ -62,6 +90,11 @@ class DossierState:
         completed: The completion was counted (the dossier is frozen).
         refused: The refusal was counted.
         apology: An accepted event carried ``apology: true``.
+        fee: An accepted event had ``fee_required: true``, ``paid_online: true`` or
+            status 6.
+        paid: An accepted event had ``paid_online: true``.
+        rated: The first rating was counted.
+        visits: Largest ``visits`` of the accepted events.
         due_at: Due time of the accepted event with the latest ``occurred_at`` among
             those carrying ``due_at`` (seconds since the epoch), if any.
         due_occurred_at: That event's ``occurred_at``.
@@ -71,6 +104,9 @@ class DossierState:
             its own event time) finds the dossier forgotten.
         events: :func:`event_key` of every accepted event of the dossier (also those
             after its completion): a repeat of one of them is a duplicate.
+        received_at: Receipt time (seconds) while in progress (for the dossier lists).
+        procedure: Last ``procedure_code`` given, while in progress.
+        agency: Last ``agency_id`` given, while in progress.
     """
 
     unit: str
@@ -83,12 +119,20 @@ class DossierState:
     supplement_events: int = 0
     completed_at: float | None = None
     events: set[bytes] = field(default_factory=set)
+    fee: bool = False
+    paid: bool = False
+    rated: bool = False
+    visits: int = 0
+    received_at: float | None = None
+    procedure: str | None = None
+    agency: str | None = None
 
     def encode(self) -> str:
         """Serialise compactly for the state store.
 
-        ``unit|flags|due|due_occ|supp|completed_at|events``: the event digests are
-        base64 of their concatenation (about 11 bytes an event); a completed
+        ``unit|flags|due|due_occ|supp|completed_at|events|visits|received|procedure|agency``:
+        the event digests are base64 of their concatenation (about 11 bytes an event);
+        ``procedure`` and ``agency`` have ``%`` and ``|`` percent-escaped. A completed
         dossier keeps only ``unit|flags||||completed_at|events``.
         """
         flags = (
@@ -96,14 +140,18 @@ class DossierState:
             | (_COMPLETED if self.completed else 0)
             | (_REFUSED if self.refused else 0)
             | (_APOLOGY if self.apology else 0)
+            | (_FEE if self.fee else 0)
+            | (_PAID if self.paid else 0)
+            | (_RATED if self.rated else 0)
         )
         ids = base64.b64encode(b"".join(sorted(self.events))).decode()
         if self.completed:
             done = "" if self.completed_at is None else repr(self.completed_at)
             return f"{self.unit}|{flags}||||{done}|{ids}"
-        due = "" if self.due_at is None else repr(self.due_at)
-        occ = "" if self.due_occurred_at is None else repr(self.due_occurred_at)
-        return f"{self.unit}|{flags}|{due}|{occ}|{self.supplement_events}||{ids}"
+        due = _num(self.due_at)
+        occ = _num(self.due_occurred_at)
+        tail = f"{self.visits}|{_num(self.received_at)}|{_esc(self.procedure)}|{_esc(self.agency)}"
+        return f"{self.unit}|{flags}|{due}|{occ}|{self.supplement_events}||{ids}|{tail}"
 
     @classmethod
     def decode(cls, text: str) -> DossierState:
@@ -116,6 +164,9 @@ class DossierState:
             completed=bool(flags & _COMPLETED),
             refused=bool(flags & _REFUSED),
             apology=bool(flags & _APOLOGY),
+            fee=bool(flags & _FEE),
+            paid=bool(flags & _PAID),
+            rated=bool(flags & _RATED),
         )
         state.due_at = float(parts[2]) if parts[2] else None
         state.due_occurred_at = float(parts[3]) if parts[3] else None
@@ -123,7 +174,24 @@ class DossierState:
         state.completed_at = float(parts[5]) if parts[5] else None
         raw = base64.b64decode(parts[6])
         state.events = {raw[i : i + EVENT_KEY_BYTES] for i in range(0, len(raw), EVENT_KEY_BYTES)}
+        if len(parts) > 7:
+            state.visits = int(parts[7])
+            state.received_at = float(parts[8]) if parts[8] else None
+            state.procedure = _unesc(parts[9])
+            state.agency = _unesc(parts[10])
         return state
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else repr(x)
+
+
+def _esc(text: str | None) -> str:
+    return "" if text is None else text.replace("%", "%25").replace("|", "%7C")
+
+
+def _unesc(text: str) -> str | None:
+    return text.replace("%7C", "|").replace("%25", "%") if text else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +233,29 @@ def apply_event(state: DossierState | None, ev: Event) -> tuple[DossierState, li
 
     Returns:
         The new state (the same object, mutated, when one was given) and the items
-        to count. Events of a completed dossier return no items and change nothing.
+        to count. An event of a completed dossier changes nothing but a first rating.
     """
     if state is None:
         state = DossierState(unit=ev.unit_id)
-    elif state.completed:
-        return state, []
     items: list[Item] = []
+    if ev.rating is not None and not state.rated:
+        state.rated = True
+        items.append(Item(state.unit, f"rated:{ev.rating}", ev.occurred_at))
+    if state.completed:
+        return state, items
     if ev.apology:
         state.apology = True
     if ev.status == 5:
         state.supplement_events += 1
+    if ev.fee_required or ev.paid_online or ev.status == 6:
+        state.fee = True
+    if ev.paid_online:
+        state.paid = True
+    state.visits = max(state.visits, ev.visits)
+    if ev.procedure is not None:
+        state.procedure = ev.procedure
+    if ev.agency is not None:
+        state.agency = ev.agency
     if ev.due_at is not None and (
         state.due_occurred_at is None or ev.occurred_at >= state.due_occurred_at
     ):
@@ -186,16 +266,26 @@ def apply_event(state: DossierState | None, ev: Event) -> tuple[DossierState, li
         items.append(Item(state.unit, "refused", ev.occurred_at))
     if ev.received_at is not None and not state.received:
         state.received = True
+        state.received_at = ev.received_at
         items.append(Item(state.unit, f"received:{ev.channel}", ev.received_at))
+        if ev.digitized:
+            items.append(Item(state.unit, "digitized", ev.received_at))
     if ev.status in END_STATUSES:
         assert ev.ended_at is not None and ev.due_at is not None  # guaranteed by validation
+        end = ev.ended_at
         state.completed = True
-        state.completed_at = ev.ended_at
+        state.completed_at = end
         timeliness = classify_completion(
-            ev.ended_at,
+            end,
             ev.due_at,
             max(ev.supplements, state.supplement_events),
             state.apology,
         )
-        items.append(Item(state.unit, f"completed:{timeliness}", ev.ended_at))
+        items.append(Item(state.unit, f"completed:{timeliness}", end))
+        if state.fee:
+            items.append(Item(state.unit, "completed_with_fee", end))
+        if state.paid:
+            items.append(Item(state.unit, "paid_online", end))
+        if state.visits >= MULTI_VISIT_MIN:
+            items.append(Item(state.unit, "multi_visit", end))
     return state, items

@@ -19,12 +19,16 @@ class UnitFigures:
         in_progress: Dossiers received and not completed.
         overdue: Of those, dossiers whose due time is before the clock.
         windows: ``{window: {series: count}}``, zero counts left out.
+        due_soon: ``{within: n}`` for each ``within`` of
+            :data:`~ioc_monitor.catalogue.DUE_SOON_WITHIN`: dossiers in progress due in
+            (T, T + within] (empty without a clock).
     """
 
     totals: Mapping[str, int]
     in_progress: int
     overdue: int
     windows: Mapping[str, Mapping[str, int]]
+    due_soon: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ def unit_figures(
     in_progress: int,
     overdue: int,
     clock: float | None,
+    due_soon: Mapping[str, int] | None = None,
 ) -> UnitFigures:
     """Build one unit's figures from its raw counts.
 
@@ -80,9 +85,10 @@ def unit_figures(
         in_progress: Dossiers in progress.
         overdue: Dossiers in progress whose due time is before the clock.
         clock: T in seconds; ``None`` leaves windows empty.
+        due_soon: Dossiers in progress due soon, per ``within`` (default none).
 
     Returns:
         The unit's figures.
     """
     windows = {} if clock is None else compute_windows(minute, hour, day, month, recent, clock)
-    return UnitFigures(dict(totals), in_progress, overdue, windows)
+    return UnitFigures(dict(totals), in_progress, overdue, windows, dict(due_soon or {}))

@@ -10,6 +10,8 @@ version   layout
 ========  ==========================================================================
 1         (no ``layout`` key) accepted event ids in ``T:eid``, forgotten after 35 days
 2         event ids kept inside each dossier's state (KPIS.md v2 de-duplication)
+3         dossier state with the v2 flags (fee, paid online, rated), largest visits,
+          receipt time, procedure and agency; v2 series in the count buckets
 ========  ==========================================================================
 """
 
@@ -26,7 +28,7 @@ from ioc_monitor.redis.keys import PartitionKeys, global_key
 __all__ = ["LAYOUT_VERSION", "check_layout"]
 
 #: The layout this version of the code reads and writes.
-LAYOUT_VERSION: Final = 2
+LAYOUT_VERSION: Final = 3
 
 
 def _layout_key(prefix: str) -> str:

@@ -24,6 +24,7 @@ import orjson
 from redis import Redis
 from redis.cluster import RedisCluster
 
+from ioc_monitor.catalogue import DUE_SOON_WITHIN
 from ioc_monitor.events import REASONS
 from ioc_monitor.redis.keys import PartitionKeys, global_key
 from ioc_monitor.redis.scripts import READ_LUA
@@ -166,7 +167,8 @@ def _read_once(
         t = time.time() if now is None else now
     spans = [] if t is None else [[*s, s[2:] == shard_bounds(*s[:2])] for s in shard_spans(t)]
     clock_args: list[Any] = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
-    clock_args += [orjson.dumps(spans), _SERIES_JSON]
+    bounds = [] if t is None else [repr(t + float(length)) for _, length in DUE_SOON_WITHIN]
+    clock_args += [orjson.dumps(spans), _SERIES_JSON, orjson.dumps(bounds)]
     if not keys:
         return keys, t, []
     results = _run_script(client, keys, [list(u) for u in replies[1::2]], spans, clock_args)
@@ -210,6 +212,7 @@ def read_snapshot(
         flats: list[list[list[bytes]]] = [[], [], [], []]
         recent: list[tuple[str, float]] = []
         in_progress = overdue = 0
+        soon = dict.fromkeys((w for w, _ in DUE_SOON_WITHIN), 0) if t is not None else {}
         for row in rows[raw_unit]:
             for raw_series, n in _pairs(row[1]):
                 series = raw_series.decode()
@@ -220,9 +223,11 @@ def read_snapshot(
                 recent.append((member.decode().partition("|")[0], float(score)))
             in_progress += int(row[7])
             overdue += int(row[8])
+            for (within, _), n in zip(DUE_SOON_WITHIN, row[9], strict=False):
+                soon[within] += int(n)
         minute, hour, day, month = (_merge_buckets(f) for f in flats)
         units[raw_unit.decode()] = unit_figures(
-            totals, minute, hour, day, month, recent, in_progress, overdue, t
+            totals, minute, hour, day, month, recent, in_progress, overdue, t, soon
         )
     return Snapshot(
         clock=t,

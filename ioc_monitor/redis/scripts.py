@@ -25,7 +25,9 @@ otherwise it runs the ops in order, stores the new offset and returns 1.
 **Read** (:data:`READ_LUA`, the exporter's scrape). ``ARGV`` = clock T (``''``:
 none), end of T's minute in seconds, the JSON of :func:`ioc_monitor.windows.shard_spans`
 (each span with a 5th item, ``true`` when it covers its whole shard), the JSON of the
-series names, then for each partition read: its number of units ``n`` and the ``n``
+series names, the JSON list of the due-soon bounds (``T + within`` of each
+:data:`~ioc_monitor.catalogue.DUE_SOON_WITHIN`, as score strings; ``[]`` without a
+clock), then for each partition read: its number of units ``n`` and the ``n``
 unit ids. ``KEYS`` = for each partition in the same order: its ``units`` set, its
 ``stats`` hash, then for each of its units in the same order
 :meth:`~ioc_monitor.redis.keys.PartitionKeys.read_keys` (totals, one bucket shard per
@@ -37,12 +39,13 @@ It returns ``false`` (``None`` in Python) when a ``units`` set no longer has ``n
 members (a unit was added since the caller read it; the set never shrinks): read the
 units again. Otherwise ``[stats, row, row, ...]``: ``stats`` is each partition's stats
 hash as a flat ``[field, value, ...]`` list, and each row is ``[unit, totals, minutes,
-hours, days, months, recent, in_progress, overdue]`` for one unit over those
+hours, days, months, recent, in_progress, overdue, due_soon]`` for one unit over those
 partitions. Totals and buckets are flat ``[field, count, ...]`` lists summed over the
 partitions; only the buckets in the needed index range of each shard are counted (the
 whole shard with ``HGETALL`` when it is small, else ``HMGET`` of the range's fields).
 ``recent`` is ``[member, score, ...]`` of the items after T in T's minute;
-``overdue`` counts open dossiers due before T (0 without a clock).
+``overdue`` counts open dossiers due before T (0 without a clock); ``due_soon`` counts,
+per bound B, the open dossiers due in (T, B].
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ READ_LUA: Final = (
     + """
 local t, m_end = ARGV[1], ARGV[2]
 local spans, series = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
+local soon_bounds = cjson.decode(ARGV[5])
 local n_spans = #spans
 local function add_flat(acc, flat)
   for j = 1, #flat, 2 do
@@ -106,7 +110,7 @@ local function to_flat(acc)
 end
 local gs = {m = 1, h = 2, d = 3, mo = 4}
 local stats, rows, order = {}, {}, {}
-local k, a = 1, 5
+local k, a = 1, 6
 while a <= #ARGV do
   local n = tonumber(ARGV[a])
   if call('SCARD', KEYS[k]) ~= n then return false end
@@ -116,7 +120,8 @@ while a <= #ARGV do
     local unit = ARGV[u]
     local row = rows[unit]
     if not row then
-      row = {tot = {}, acc = {{}, {}, {}, {}}, recent = {}, card = 0, over = 0}
+      row = {tot = {}, acc = {{}, {}, {}, {}}, recent = {}, card = 0, over = 0, soon = {}}
+      for i = 1, #soon_bounds do row.soon[i] = 0 end
       rows[unit] = row
       order[#order + 1] = unit
     end
@@ -149,6 +154,9 @@ while a <= #ARGV do
                       'WITHSCORES')
       for _, x in ipairs(rc) do row.recent[#row.recent + 1] = x end
       row.over = row.over + call('ZCOUNT', open, '-inf', '(' .. t)
+      for i, bound in ipairs(soon_bounds) do
+        row.soon[i] = row.soon[i] + call('ZCOUNT', open, '(' .. t, bound)
+      end
     end
     k = k + n_spans + 3
   end
@@ -158,7 +166,8 @@ local out = {stats}
 for _, unit in ipairs(order) do
   local row = rows[unit]
   out[#out + 1] = {unit, to_flat(row.tot), to_flat(row.acc[1]), to_flat(row.acc[2]),
-                   to_flat(row.acc[3]), to_flat(row.acc[4]), row.recent, row.card, row.over}
+                   to_flat(row.acc[3]), to_flat(row.acc[4]), row.recent, row.card, row.over,
+                   row.soon}
 end
 return out
 """

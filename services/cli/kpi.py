@@ -2,7 +2,8 @@
 
 One pass over JSONL logs (plain or .gz): every metric of METRICS.md (all but consumer
 lag and the wall-time gauge, which only a live pipeline has), as the exporter would
-serve them.
+serve them. ``--format table`` also prints the Decision 766 scorecard view: the units of
+each level ranked by total / sum of the weights of their exposed components.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import orjson
 from rich.console import Console
 
+from ioc_monitor.catalogue import SCORECARD_WINDOWS
 from ioc_monitor.offline import compute, exposition
 from ioc_monitor.report import board, to_json
 from services.cli.args import add_units_argument, load_units
@@ -29,6 +31,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clock", choices=("event", "wall"), default="event")
     p.add_argument("--format", choices=("prometheus", "json", "table"), default="table")
     p.add_argument("--window", default="30d", help="window of the table's ratio columns")
+    p.add_argument(
+        "--scorecard-window",
+        choices=SCORECARD_WINDOWS,
+        default="month",
+        help="window of the table's Decision 766 scorecard (default month)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,5 +49,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(orjson.dumps(to_json(snap, units), option=orjson.OPT_INDENT_2))
         sys.stdout.buffer.write(b"\n")
     else:
-        board(snap, units, Console(), window=args.window)
+        board(snap, units, Console(), window=args.window, scorecard_window=args.scorecard_window)
     return 0

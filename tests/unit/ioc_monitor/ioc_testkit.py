@@ -60,7 +60,16 @@ CHANNEL_SERIES: Final = (
     "received:postal",
 )
 TIMELINESS_SERIES: Final = ("completed:early", "completed:on_time", "completed:late")
-ALL_SERIES: Final = (*CHANNEL_SERIES, *TIMELINESS_SERIES, "refused")
+#: The KPIS.md v2 counts beyond receipts, completions and refusals.
+V2_SERIES: Final = (
+    "digitized",
+    "completed_with_fee",
+    "paid_online",
+    "multi_visit",
+    "rated:satisfied",
+    "rated:unsatisfied",
+)
+ALL_SERIES: Final = (*CHANNEL_SERIES, *TIMELINESS_SERIES, "refused", *V2_SERIES)
 
 #: Status codes by name, as in the EVENTS.md status table.
 STATUS: Final = {
@@ -144,7 +153,10 @@ def zero_totals(**counts: int) -> dict[str, int]:
     """Every series of a unit's totals, zero except the ones given (``received_postal=1``)."""
     out = dict.fromkeys(ALL_SERIES, 0)
     for key, n in counts.items():
-        series = key.replace("received_", "received:").replace("completed_", "completed:")
+        series = key
+        if series not in out:
+            for head in ("received", "completed", "rated"):
+                series = series.replace(f"{head}_", f"{head}:")
         assert series in out, key
         out[series] = n
     return out
@@ -181,3 +193,52 @@ def key(name: str, **labels: str) -> Sample:
 
 def expo(snap: Snapshot) -> dict[Sample, str]:
     return samples(exposition(snap, REGISTRY))
+
+
+def scorecard_unit_stream() -> list[dict[str, Any]]:
+    """Seven dossiers of u-a exercising every v2 family, worked by hand in test_scorecard.
+
+    March 2026: R = 5 (online 2, digitised 2), completed 2 (1 early, 1 late), with fee
+    2, paid online 1, multi-visit 1, rated 1 satisfied and 1 unsatisfied; open 3 (one
+    due 03-19 17:00, one 03-20 17:00, one 03-22 17:00); February: one on-time; December
+    2025: one early. The watermark is 2026-03-20 08:00 local.
+    """
+
+    def ev(status: int, dossier: str, occurred: str, **fields: Any) -> dict[str, Any]:
+        return event(status, dossier_id=dossier, occurred_at=f"2026-{occurred}:00+07:00", **fields)
+
+    def at(day: str) -> str:
+        return f"2026-{day}:00+07:00"
+
+    return [
+        # d1: March, online full, digitised, early, fee paid online, rated satisfied
+        ev(2, "d1", "03-02T08:10", received_at=at("03-02T08:00"), due_at=at("03-10T17:00"),
+           channel="online", online_mode="full", digitized=True, fee_required=True),
+        ev(10, "d1", "03-05T10:00", received_at=at("03-02T08:00"), due_at=at("03-10T17:00"),
+           paid_online=True, rating="satisfied"),
+        # d2: March, in person, late, fee via status 6 paid at the desk, 3 visits,
+        # rated unsatisfied after its completion
+        ev(2, "d2", "03-03T09:00", received_at=at("03-03T09:00"), due_at=at("03-11T17:00"),
+           visits=1),
+        ev(6, "d2", "03-09T09:00", received_at=at("03-03T09:00"), due_at=at("03-11T17:00"),
+           visits=2),
+        ev(10, "d2", "03-12T09:00", received_at=at("03-03T09:00"), due_at=at("03-11T17:00"),
+           visits=3),
+        ev(10, "d2", "03-15T09:00", received_at=at("03-03T09:00"), due_at=at("03-11T17:00"),
+           rating="unsatisfied"),
+        # d3: online partial, digitised, open, overdue at the clock
+        ev(2, "d3", "03-18T08:00", received_at=at("03-18T08:00"), due_at=at("03-19T17:00"),
+           channel="online", digitized=True),
+        # d4: open, due in 53 h (72h only); d5: postal, open, due in 5 h (24h and 72h)
+        ev(2, "d4", "03-19T08:00", received_at=at("03-19T08:00"), due_at=at("03-22T17:00")),
+        ev(2, "d5", "03-20T08:00", received_at=at("03-20T08:00"), due_at=at("03-20T17:00"),
+           channel="postal"),
+        # d6: February, in person, on time (ended on its due date): in quarter and year only
+        ev(2, "d6", "02-10T08:00", received_at=at("02-10T08:00"), due_at=at("02-12T17:00")),
+        ev(9, "d6", "02-12T10:00", received_at=at("02-10T08:00"), due_at=at("02-12T17:00")),
+        # d7: December 2025, early: in no calendar window of 2026
+        event(2, dossier_id="d7", occurred_at="2025-12-01T08:00:00+07:00",
+              received_at="2025-12-01T08:00:00+07:00", due_at="2025-12-10T17:00:00+07:00"),
+        event(9, dossier_id="d7", occurred_at="2025-12-02T08:00:00+07:00",
+              received_at="2025-12-01T08:00:00+07:00", due_at="2025-12-10T17:00:00+07:00"),
+    ]  # fmt: skip

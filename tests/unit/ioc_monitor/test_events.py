@@ -481,6 +481,7 @@ def test_first_failing_rule_decides(fields: dict[str, Any], expected: str) -> No
 
 
 def test_contract_example_is_parsed_to_the_kept_fields() -> None:
+    """The example of EVENTS.md v2, field for field."""
     doc = {
         "event_id": "7f1c",
         "dossier_id": "000.00.21.H41-261124-0007",
@@ -495,8 +496,10 @@ def test_contract_example_is_parsed_to_the_kept_fields() -> None:
         "channel": "online",
         "online_mode": "full",
         "supplements": [],
+        "fee_required": True,
         "paid_online": True,
         "digitized": True,
+        "visits": 1,
     }
     assert accepted(doc) == Event(
         event_id="7f1c",
@@ -510,6 +513,13 @@ def test_contract_example_is_parsed_to_the_kept_fields() -> None:
         channel="online_full",
         supplements=0,
         apology=False,
+        fee_required=True,
+        paid_online=True,
+        digitized=True,
+        visits=1,
+        rating=None,
+        procedure="1.004227",
+        agency="so-tnmt",
     )
 
 
@@ -619,6 +629,14 @@ KEPT_FIELDS = {
     "channel",
     "supplements",
     "apology",
+    # v2: the fields the new KPIs need, and the case's procedure and agency codes
+    "fee_required",
+    "paid_online",
+    "digitized",
+    "visits",
+    "rating",
+    "procedure",
+    "agency",
 }
 
 

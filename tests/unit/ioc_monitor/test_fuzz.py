@@ -252,7 +252,12 @@ def test_valid_timestamps_are_accepted(value: str, field: str) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(["channel", "online_mode", "apology", "paid_online", "visits"]), json_values)
+@given(
+    st.sampled_from(
+        ["channel", "online_mode", "apology", "paid_online", "visits", "fee_required", "rating"]
+    ),
+    json_values,
+)
 def test_optional_fields(field: str, value: Any) -> None:
     doc = template()
     doc[field] = value
@@ -261,6 +266,8 @@ def test_optional_fields(field: str, value: Any) -> None:
         "online_mode": lambda v: v in ("full", "partial"),
         "apology": lambda v: isinstance(v, bool),
         "paid_online": lambda v: isinstance(v, bool),
+        "fee_required": lambda v: isinstance(v, bool),
+        "rating": lambda v: v in ("satisfied", "unsatisfied"),
         "visits": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
     }
     big_integer = isinstance(value, float) and value.is_integer() and abs(value) >= 2**63
@@ -275,6 +282,7 @@ KNOWN_FIELDS = frozenset(
         *template(),
         *("procedure_code", "agency_id", "ended_at", "channel", "online_mode"),
         *("supplements", "apology", "paid_online", "digitized", "visits"),
+        *("fee_required", "rating"),
     }
 )
 

@@ -34,8 +34,13 @@ CLOCK = "2026-03-10T12:00:00+07:00"
 UA = {"unit": "u-a", "level": "commune"}
 
 
+#: Series every unit of the registry has, from the registry alone (METRICS.md v2).
+REGISTRY_SERIES = {"ioc_unit_info", "ioc_unit_target_ratio"}
+
+
 def names_for_unit(samples: dict[Any, str], unit: str) -> set[str]:
-    return {name for (name, labels) in samples if ("unit", unit) in labels}
+    """Names of the unit's series, beyond the two every registry unit has."""
+    return {name for (name, labels) in samples if ("unit", unit) in labels} - REGISTRY_SERIES
 
 
 # --- per-unit counters -------------------------------------------------------------------
@@ -55,9 +60,18 @@ def test_counters_of_a_unit_that_saw_an_event_have_every_label_value() -> None:
     assert s[key("ioc_dossiers_refused_total", **UA)] == "0.0"
     assert s[key("ioc_dossiers_in_progress", **UA)] == "1.0"
     assert s[key("ioc_dossiers_overdue", **UA)] == "0.0"
-    # exactly 4 + 3 + 1 counter series for the unit
+    for name in (
+        "ioc_dossiers_digitized_total",
+        "ioc_dossiers_completed_with_fee_total",
+        "ioc_dossiers_paid_online_total",
+        "ioc_dossiers_multi_visit_total",
+    ):
+        assert s[key(name, **UA)] == "0.0"
+    assert s[key("ioc_dossiers_rated_total", **UA, rating="satisfied")] == "0.0"
+    assert s[key("ioc_dossiers_rated_total", **UA, rating="unsatisfied")] == "0.0"
+    # exactly 4 + 3 + 1 (v1) + 4 + 2 (v2) counter series for the unit
     counters = [k for k in s if ("unit", "u-a") in k[1] and k[0].endswith("_total")]
-    assert len(counters) == 8
+    assert len(counters) == 14
 
 
 def test_units_without_accepted_events_have_no_series() -> None:
@@ -96,13 +110,18 @@ def test_rejected_total_has_all_six_reasons() -> None:
     assert s[key("ioc_events_processed_total")] == "0.0"
     assert s[key("ioc_events_duplicate_total")] == "0.0"
     assert not any(name == "ioc_event_watermark_timestamp_seconds" for name, _ in s)
-    assert all(("unit", u.id) not in labels for u in REGISTRY for _, labels in s)
+    assert all(
+        ("unit", u.id) not in labels
+        for u in REGISTRY
+        for n, labels in s
+        if n not in REGISTRY_SERIES
+    )
 
 
 def test_empty_stream_exposes_pipeline_counters_only() -> None:
     store = run([])
     snap = store.snapshot(None)
-    s = expo(snap)
+    s = {k: v for k, v in expo(snap).items() if k[0] not in REGISTRY_SERIES}
     assert s == {
         key("ioc_events_processed_total"): "0.0",
         key("ioc_events_duplicate_total"): "0.0",

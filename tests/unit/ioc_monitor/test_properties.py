@@ -64,6 +64,19 @@ def iso(sec: int) -> str:
 # --- generation --------------------------------------------------------------------------
 
 
+#: The v2 fields an event may carry (KPIS.md v2), each independently present or not.
+V2_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "fee_required": st.booleans(),
+        "paid_online": st.sampled_from([False, False, True]),
+        "digitized": st.booleans(),
+        "visits": st.integers(0, 4),
+        "rating": st.sampled_from(["satisfied", "unsatisfied"]),
+    },
+)
+
+
 @st.composite
 def dossier(draw: st.DrawFn, idx: int) -> list[dict[str, Any]]:
     unit = draw(st.sampled_from(UNITS))
@@ -80,7 +93,7 @@ def dossier(draw: st.DrawFn, idx: int) -> list[dict[str, Any]]:
             event_id=f"p{idx}-{len(events)}",
             dossier_id=f"d{idx}",
             unit_id=unit if not events else draw(other_unit),
-            **fields,
+            **{**draw(V2_FIELDS), **fields},
         )
         events.append({k: v for k, v in doc.items() if v is not None})
 
@@ -219,15 +232,22 @@ def model(dossiers: list[list[dict[str, Any]]]) -> dict[str, UnitModel]:
         for e in events:
             units.setdefault(e["unit_id"], UnitModel())
         um = units[events[0]["unit_id"]]
-        received = completed = refused = apology = False
-        supp_events = 0
+        received = completed = refused = apology = fee = paid = rated = False
+        supp_events = visits = 0
         due: float | None = None
         due_occ: float | None = None
         for e in events:
+            occ = ts(e["occurred_at"])
+            if "rating" in e and not rated:  # the first rating counts, also after completion
+                rated = True
+                um.items.append((f"rated:{e['rating']}", occ))
             if completed:
                 continue
-            occ = ts(e["occurred_at"])
             apology = apology or bool(e.get("apology"))
+            fee = fee or bool(e.get("fee_required")) or bool(e.get("paid_online"))
+            fee = fee or e["status"] == 6
+            paid = paid or bool(e.get("paid_online"))
+            visits = max(visits, e.get("visits", 0))
             supp_events += e["status"] == 5
             if "due_at" in e and (due_occ is None or occ >= due_occ):
                 due, due_occ = ts(e["due_at"]), occ
@@ -242,6 +262,8 @@ def model(dossiers: list[list[dict[str, Any]]]) -> dict[str, UnitModel]:
                 elif e.get("channel") == "postal":
                     channel = "postal"
                 um.items.append((f"received:{channel}", ts(e["received_at"])))
+                if e.get("digitized"):
+                    um.items.append(("digitized", ts(e["received_at"])))
             if e["status"] in (7, 8, 9, 10):
                 completed = True
                 end = ts(e["ended_at"]) if "ended_at" in e else occ
@@ -254,6 +276,12 @@ def model(dossiers: list[list[dict[str, Any]]]) -> dict[str, UnitModel]:
                 else:
                     timeliness = "on_time"
                 um.items.append((f"completed:{timeliness}", end))
+                if fee:
+                    um.items.append(("completed_with_fee", end))
+                if paid:
+                    um.items.append(("paid_online", end))
+                if visits >= 3:
+                    um.items.append(("multi_visit", end))
         if received and not completed:
             um.dues.append(math.inf if due is None else due)
     for um in units.values():
@@ -270,6 +298,10 @@ def check_against_model(snap: Snapshot, dossiers: list[list[dict[str, Any]]]) ->
         assert dict(fig.totals) == {s: um.totals[s] for s in ALL_SERIES}, unit
         assert fig.in_progress == len(um.dues), unit
         assert fig.overdue == sum(1 for d in um.dues if d < snap.clock), unit
+        assert dict(fig.due_soon) == {
+            "24h": sum(1 for d in um.dues if snap.clock < d <= snap.clock + 86400),
+            "72h": sum(1 for d in um.dues if snap.clock < d <= snap.clock + 3 * 86400),
+        }, unit
         for window in WINDOWS:
             want = Counter(s for s, t in um.items if in_window(window, t, snap.clock))
             assert dict(fig.windows.get(window, {})) == dict(want), (unit, window)
