@@ -23,6 +23,11 @@ T are known individually ("recent" items, kept at full precision while their tim
 no more than :data:`RECENT_MARGIN_S` before the watermark's minute) and subtracted.
 This is exact for the ``event`` clock and for a ``wall`` clock up to one hour behind
 the watermark (event times up to an hour in the future, e.g. producer clock skew).
+
+:func:`stable_until` tells how long the windows computed at T stay the same as the
+clock moves on with no new item: until the oldest counted bucket of a sliding window
+leaves it, an item later than T enters, or the local day ends. A cache of computed
+windows (the exporter's) is exact while the clock is below that time.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ __all__ = [
     "shard_bounds",
     "shard_cutoffs",
     "shard_spans",
+    "stable_until",
 ]
 
 #: Window label values, in exposition order.
@@ -309,3 +315,79 @@ def compute_windows(
         else:
             out[window] = total(plan.others[window], {})
     return {w: {s: n for s, n in c.items() if n} for w, c in out.items()}
+
+
+#: Sliding windows: (name, length, granularity of membership) — minutes or hours.
+_SLIDING: Final = (
+    ("1h", 60, "m"),
+    ("24h", _MINUTES_24H, "m"),
+    ("7d", _HOURS_7D, "h"),
+    ("30d", _HOURS_30D, "h"),
+)
+
+
+def _first_minute(g: str, idx: int) -> int:
+    """First minute index of a bucket of any granularity."""
+    if g == "m":
+        return idx
+    if g == "h":
+        return 60 * idx
+    if g == "d":
+        return 60 * _day_start_hour(idx)
+    return 60 * _day_start_hour(month_first_day(idx))
+
+
+def stable_until(
+    minute: Buckets,
+    hour: Buckets,
+    day: Buckets,
+    month: Buckets,
+    clock: float,
+    next_item: float | None,
+) -> float:
+    """First clock time after ``clock`` at which :func:`compute_windows` may change.
+
+    With the same buckets, ``compute_windows(..., T')`` equals ``compute_windows(...,
+    clock)`` for every ``T'`` in ``[clock, stable_until(...))``. A sliding window
+    changes when its oldest counted item leaves it (taken at the first minute or hour of
+    the oldest non-empty bucket the window is added up from, which is never later); an
+    item later than ``clock`` enters the windows at the start of its minute, of its
+    hour, or at its own time (calendar windows hold ``t ≤ T``); calendar windows change
+    at the end of the local day at the latest.
+
+    Args:
+        minute: Minute buckets, as for :func:`compute_windows`.
+        hour: Hour buckets.
+        day: Local-day buckets.
+        month: Local-month buckets.
+        clock: T, seconds since the epoch.
+        next_item: Time of the earliest item later than ``clock``, if any (all items
+            later than T must be known, e.g. from the recent items, for this to hold).
+
+    Returns:
+        Seconds since the epoch, always greater than ``clock``.
+    """
+    plan = _plan(minute_index(clock))
+    by_g: dict[str, Buckets] = {"m": minute, "h": hour, "d": day, "mo": month}
+    until = float(_day_start_hour(day_index(clock) + 1) * 3600)  # the local midnight
+    for window, length, unit in _SLIDING:
+        oldest: int | None = None
+        for g, lo, hi in plan.others[window]:
+            buckets = by_g[g]
+            found = [i for i in buckets if lo <= i <= hi and any(buckets[i].values())]
+            if found:
+                first = _first_minute(g, min(found))
+                oldest = first if oldest is None else min(oldest, first)
+        if oldest is None:
+            continue
+        if unit == "m":
+            leave = (oldest + length) * 60
+        else:
+            leave = (oldest // 60 + length) * 3600
+        until = min(until, float(leave))
+    if next_item is not None:
+        starts = (float(hour_index(next_item) * 3600), float(minute_index(next_item) * 60))
+        for t in (*starts, next_item):
+            if t > clock:
+                until = min(until, t)
+    return until

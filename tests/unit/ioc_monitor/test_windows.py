@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ioc_testkit import WINDOWS, event, run, snap_at, ts, window_count
 
 from ioc_monitor.timeutil import day_of
-from ioc_monitor.windows import bucket_slots, compute_windows, shard_spans
+from ioc_monitor.windows import bucket_slots, compute_windows, shard_spans, stable_until
 
 ALL = frozenset(WINDOWS)
 CAL = frozenset({"today", "month", "quarter", "year"})
@@ -372,3 +372,83 @@ def test_compute_windows_on_the_needed_shards_equals_the_definition(
     want = {w: ({"refused": n} if n else {}) for w, n in expected.items()}
     assert compute_windows(full["m"], full["h"], full["d"], full["mo"], recent, T) == want
     assert compute_windows(read["m"], read["h"], read["d"], read["mo"], recent, T) == want
+
+
+def _by_definition(times: list[float], T: float) -> dict[str, int]:
+    """Items of each window at clock T, straight from KPIS.md's window table."""
+    m_t, h_t = int(T // 60), int(T // 3600)
+
+    def local(t: float) -> date:
+        return day_of(int((t + 7 * 3600) // 86400))
+
+    d = local(T)
+
+    def quarter(x: date) -> tuple[int, int]:
+        return x.year, (x.month - 1) // 3
+
+    return {
+        "1h": sum(1 for t in times if m_t - 60 < t // 60 <= m_t),
+        "24h": sum(1 for t in times if m_t - 1440 < t // 60 <= m_t),
+        "7d": sum(1 for t in times if h_t - 168 < t // 3600 <= h_t),
+        "30d": sum(1 for t in times if h_t - 720 < t // 3600 <= h_t),
+        "today": sum(1 for t in times if t <= T and local(t) == d),
+        "month": sum(1 for t in times if t <= T and local(t).replace(day=1) == d.replace(day=1)),
+        "quarter": sum(1 for t in times if t <= T and quarter(local(t)) == quarter(d)),
+        "year": sum(1 for t in times if t <= T and local(t).year == d.year),
+    }  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    clock=st.floats(0, 2 * 365 * 86400.0),
+    offsets=st.lists(
+        st.one_of(
+            st.floats(-40 * 86400.0, 2 * 3600.0),
+            st.floats(-3 * 3600.0, 600.0),  # near the clock, where the edges are
+            st.sampled_from([-3600.0, -86400.0, -168 * 3600.0, -720 * 3600.0, 0.0, 30.0]),
+        ),
+        max_size=40,
+    ),
+    fractions=st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=5),
+)
+def test_windows_do_not_change_before_stable_until(
+    clock: float, offsets: list[float], fractions: list[float]
+) -> None:
+    """For every T' in [T, stable_until): every window holds the same items as at T."""
+    T = _ORIGIN + clock
+    times = [T + o for o in offsets]
+    read: dict[str, dict[int, dict[str, int]]] = {g: {} for g in ("m", "h", "d", "mo")}
+    need = shards_needed(T)
+    for t in times:
+        for g, shard, idx in bucket_slots(t):
+            if shard in need[g]:
+                counts = read[g].setdefault(idx, {})
+                counts["refused"] = counts.get("refused", 0) + 1
+    later = [t for t in times if t > T]
+    until = stable_until(read["m"], read["h"], read["d"], read["mo"], T, min(later, default=None))
+    assert until > T
+    at_t = _by_definition(times, T)
+    probes = [T + f * (until - T) for f in fractions]
+    probes.append(until - min(1e-3, (until - T) / 2))
+    for probe in (p for p in probes if T <= p < until):
+        assert _by_definition(times, probe) == at_t, (probe - T, until - T)
+
+
+def test_stable_until_by_hand() -> None:
+    """At T = 12:00:30 on 10 March, one item at 11:30:10 (minute 11:30): the 1h window
+    (floor(T) − 60 min, floor(T)] drops it once floor(T) is 12:30, so the windows are
+    stable until 12:30:00; an item at 12:05:20, later than T, enters the 1h and 24h
+    windows when the clock's minute is 12:05, so then until 12:05:00."""
+    T = ts("2026-03-10T12:00:30+07:00")
+    old = ts("2026-03-10T11:30:10+07:00")
+    buckets: dict[str, dict[int, dict[str, int]]] = {g: {} for g in ("m", "h", "d", "mo")}
+    for g, _shard, idx in bucket_slots(old):
+        buckets[g][idx] = {"refused": 1}
+    args = (buckets["m"], buckets["h"], buckets["d"], buckets["mo"], T)
+    assert stable_until(*args, None) == ts("2026-03-10T12:30:00+07:00")
+    assert stable_until(*args, ts("2026-03-10T12:05:20+07:00")) == ts("2026-03-10T12:05:00+07:00")
+    # an item later than T in T's own minute enters the calendar windows at its time
+    assert stable_until(*args, ts("2026-03-10T12:00:40+07:00")) == ts("2026-03-10T12:00:40+07:00")
+    # nothing at all: until the local midnight
+    empty: dict[int, dict[str, int]] = {}
+    assert stable_until(empty, empty, empty, empty, T, None) == ts("2026-03-11T00:00:00+07:00")
