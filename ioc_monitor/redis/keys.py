@@ -9,11 +9,14 @@ key                    type    content
 =====================  ======  =====================================================
 ``T:off``              string  last applied Kafka offset
 ``T:stats``            hash    processed, duplicate, ``rej:<reason>``, ``wm`` (watermark),
-                               ``lag`` (messages), ``wall`` (last batch, seconds)
+                               ``lag`` (messages), ``wall`` (last batch, seconds), ``seq``
+                               (commits), ``epoch`` (random, set by the first commit)
 ``T:dos``              hash    dossier_id -> encoded :class:`~ioc_monitor.rules.DossierState`,
                                with the 8-byte digests of its accepted event ids
 ``T:done``             zset    completed dossier_id, score = watermark at completion
 ``T:units``            set     units named by accepted events
+``T:chg``              zset    unit -> sequence number (``seq`` in ``T:stats``) of the last
+                               commit that changed its figures (the exporter's cache)
 ``T:tot:<unit>``       hash    series -> all-time count
 ``T:m:<unit>:<S>``     hash    ``<minute>|<series>`` -> count, minutes of hour ``S``; likewise
                                ``h`` (hours of local day ``S``), ``d`` (local days of
@@ -62,6 +65,7 @@ class PartitionKeys:
         #: The bench's naive per-event peer's accepted ids (never the worker's).
         self.naive_events = f"{self.tag}:naive-eid"
         self.units = f"{self.tag}:units"
+        self.changes = f"{self.tag}:chg"
 
     def totals(self, unit: str) -> str:
         """Hash of all-time counts of a unit."""

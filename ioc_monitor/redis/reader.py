@@ -15,9 +15,11 @@ On a Redis Cluster a script must stay in one hash slot, so it runs once per part
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import orjson
@@ -31,9 +33,9 @@ from ioc_monitor.redis.scripts import READ_LUA
 from ioc_monitor.rules import SERIES
 from ioc_monitor.snapshot import Snapshot, UnitFigures, unit_figures
 from ioc_monitor.timeutil import minute_index
-from ioc_monitor.windows import shard_bounds, shard_spans
+from ioc_monitor.windows import recent_from, shard_bounds, shard_spans, stable_until
 
-__all__ = ["read_snapshot"]
+__all__ = ["UnitRead", "clock_time", "read_snapshot", "script_clock", "unit_reads"]
 
 _Buckets = defaultdict[int, dict[str, int]]
 
@@ -106,11 +108,20 @@ _SERIES_JSON: Final = orjson.dumps(list(SERIES))
 
 
 def _script_args(
-    k: PartitionKeys, units: list[bytes], shards: list[tuple[str, int]]
+    k: PartitionKeys, units: list[bytes], shards: list[tuple[str, int]], checked: bool = True
 ) -> tuple[list[str], list[bytes | str]]:
-    """One partition's part of the read script's ``KEYS`` and ``ARGV``."""
+    """One partition's part of the read script's ``KEYS`` and ``ARGV``.
+
+    Args:
+        k: The partition's keys.
+        units: The units to read.
+        shards: The bucket shards to read.
+        checked: The script refuses when the units set no longer has ``len(units)``
+            members (``units`` is the whole set); otherwise ``units`` is any list.
+    """
     names = [u.decode() for u in units]
-    return [k.units, k.stats, *k.read_keys(names, shards)], [str(len(units)), *units]
+    check = str(len(units)) if checked else ""
+    return [k.units, k.stats, *k.read_keys(names, shards)], [check, str(len(units)), *units]
 
 
 def _run_script(
@@ -119,16 +130,17 @@ def _run_script(
     units: list[list[bytes]],
     spans: list[list[Any]],
     clock_args: list[Any],
+    checked: bool = True,
 ) -> list[Any] | None:
     """The read script over every partition at once, or one by one on a Redis Cluster.
 
     Returns:
-        The script's results, or ``None`` when a partition gained a unit since its
-        units set was read.
+        The script's results, or ``None`` when a checked partition gained a unit since
+        its units set was read.
     """
     script = client.register_script(READ_LUA)
     shards = [(s[0], s[1]) for s in spans]
-    parts = [_script_args(k, u, shards) for k, u in zip(keys, units, strict=True)]
+    parts = [_script_args(k, u, shards, checked) for k, u in zip(keys, units, strict=True)]
     if isinstance(client, RedisCluster):
         results = [script(keys=ks, args=[*clock_args, *args]) for ks, args in parts]
     else:
@@ -137,6 +149,24 @@ def _run_script(
             script(keys=all_keys, args=[*clock_args, *(a for _, args in parts for a in args)])
         ]
     return None if any(r is None for r in results) else results
+
+
+def clock_time(
+    clock: Literal["wall", "event"], watermark: float | None, now: float | None
+) -> float | None:
+    """The clock T: the watermark (``event``), else ``now`` or the current time (``wall``)."""
+    if clock == "event":
+        return watermark
+    return time.time() if now is None else now
+
+
+def script_clock(t: float | None) -> tuple[list[list[Any]], list[Any]]:
+    """The read script's spans and its clock arguments (ARGV 1–5) for a clock T."""
+    spans = [] if t is None else [[*s, s[2:] == shard_bounds(*s[:2])] for s in shard_spans(t)]
+    clock_args: list[Any] = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
+    bounds = [] if t is None else [repr(t + float(length)) for _, length in DUE_SOON_WITHIN]
+    clock_args += [orjson.dumps(spans), _SERIES_JSON, orjson.dumps(bounds)]
+    return spans, clock_args
 
 
 def _read_once(
@@ -160,19 +190,110 @@ def _read_once(
     for wm_raw in replies[::2]:
         if wm_raw is not None:
             watermark = float(wm_raw) if watermark is None else max(watermark, float(wm_raw))
-    t: float | None
-    if clock == "event":
-        t = watermark
-    else:
-        t = time.time() if now is None else now
-    spans = [] if t is None else [[*s, s[2:] == shard_bounds(*s[:2])] for s in shard_spans(t)]
-    clock_args: list[Any] = ["", ""] if t is None else [repr(t), str((minute_index(t) + 1) * 60)]
-    bounds = [] if t is None else [repr(t + float(length)) for _, length in DUE_SOON_WITHIN]
-    clock_args += [orjson.dumps(spans), _SERIES_JSON, orjson.dumps(bounds)]
+    t = clock_time(clock, watermark, now)
+    spans, clock_args = script_clock(t)
     if not keys:
         return keys, t, []
     results = _run_script(client, keys, [list(u) for u in replies[1::2]], spans, clock_args)
     return None if results is None else (keys, t, results)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRead:
+    """One unit's figures as read at a clock, and how long they hold.
+
+    Attributes:
+        figures: The figures at the clock T of the read.
+        clock: That T (``None``: the event clock before any event).
+        until: The figures hold, with no new commit for the unit, for every clock in
+            ``[clock, until)`` (``inf`` without a clock).
+    """
+
+    figures: UnitFigures
+    clock: float | None
+    until: float
+
+    def holds_at(self, t: float | None) -> bool:
+        """Whether the figures are still those of clock ``t`` (no commit since)."""
+        if self.clock is None or t is None:
+            return self.clock is None and t is None
+        return self.clock <= t < self.until
+
+
+def _until(
+    t: float | None,
+    watermark: float | None,
+    buckets: tuple[_Buckets, _Buckets, _Buckets, _Buckets],
+    next_item: bytes,
+    next_dues: list[bytes],
+) -> float:
+    """The end of the clock range over which a unit's figures at T hold (see UnitRead)."""
+    if t is None:
+        return math.inf
+    if watermark is not None and t < recent_from(watermark):
+        return t  # items between T and the recent ones are not known: never reuse
+    until = stable_until(*buckets, t, float(next_item) if next_item else None)
+    if next_dues and next_dues[0]:
+        until = min(until, float(next_dues[0]))  # the next dossier to become overdue
+    for (_, length), due in zip(DUE_SOON_WITHIN, next_dues[1:], strict=False):
+        if due:  # the next dossier to come within the bound; 1 ms early against rounding
+            until = min(until, float(due) - length - 0.001)
+    return max(until, t) if until > t else t
+
+
+def unit_reads(results: list[Any], t: float | None, watermark: float | None) -> dict[str, UnitRead]:
+    """Each unit's figures from read script results, added up over partitions.
+
+    Args:
+        results: The read script's results (one per call: all partitions, or one).
+        t: The clock T of the read.
+        watermark: The watermark, to tell whether T is late enough for
+            :func:`ioc_monitor.windows.stable_until` to hold.
+
+    Returns:
+        ``{unit: UnitRead}`` in unit order.
+    """
+    rows: dict[bytes, list[list[Any]]] = defaultdict(list)
+    for result in results:
+        for row in result[1:]:
+            rows[row[0]].append(row)
+    out: dict[str, UnitRead] = {}
+    for raw_unit in sorted(rows):
+        totals = dict.fromkeys(SERIES, 0)
+        flats: list[list[list[bytes]]] = [[], [], [], []]
+        recent: list[tuple[str, float]] = []
+        in_progress = overdue = 0
+        soon = dict.fromkeys((w for w, _ in DUE_SOON_WITHIN), 0) if t is not None else {}
+        next_item: bytes = b""
+        next_dues: list[bytes] = [b""] * (len(DUE_SOON_WITHIN) + 1)
+        for row in rows[raw_unit]:
+            for raw_series, n in _pairs(row[1]):
+                series = raw_series.decode()
+                totals[series] = totals.get(series, 0) + int(n)
+            for g in range(4):
+                flats[g].append(row[2 + g])
+            for member, score in _pairs(row[6]):
+                recent.append((member.decode().partition("|")[0], float(score)))
+            in_progress += int(row[7])
+            overdue += int(row[8])
+            for (within, _), n in zip(DUE_SOON_WITHIN, row[9], strict=False):
+                soon[within] += int(n)
+            next_item = _earliest(next_item, row[10])
+            next_dues = [_earliest(a, b) for a, b in zip(next_dues, row[11], strict=False)]
+        minute, hour, day, month = (_merge_buckets(f) for f in flats)
+        figures = unit_figures(
+            totals, minute, hour, day, month, recent, in_progress, overdue, t, soon
+        )
+        until = _until(t, watermark, (minute, hour, day, month), next_item, next_dues)
+        out[raw_unit.decode()] = UnitRead(figures, t, until)
+    return out
+
+
+def _earliest(a: bytes, b: bytes) -> bytes:
+    """The earlier of two score strings, ``b""`` meaning none."""
+    if not a or (b and float(b) < float(a)):
+        return b
+    return a
 
 
 def read_snapshot(
@@ -202,33 +323,8 @@ def read_snapshot(
     processed, duplicate, rejected, watermark, last_processed, lag, stalled = _pipeline_counters(
         keys, [dict(_pairs(stats)) for r in results for stats in r[0]]
     )
-    rows: dict[bytes, list[list[Any]]] = defaultdict(list)
-    for result in results:
-        for row in result[1:]:
-            rows[row[0]].append(row)
-    units: dict[str, UnitFigures] = {}
-    for raw_unit in sorted(rows):
-        totals = dict.fromkeys(SERIES, 0)
-        flats: list[list[list[bytes]]] = [[], [], [], []]
-        recent: list[tuple[str, float]] = []
-        in_progress = overdue = 0
-        soon = dict.fromkeys((w for w, _ in DUE_SOON_WITHIN), 0) if t is not None else {}
-        for row in rows[raw_unit]:
-            for raw_series, n in _pairs(row[1]):
-                series = raw_series.decode()
-                totals[series] = totals.get(series, 0) + int(n)
-            for g in range(4):
-                flats[g].append(row[2 + g])
-            for member, score in _pairs(row[6]):
-                recent.append((member.decode().partition("|")[0], float(score)))
-            in_progress += int(row[7])
-            overdue += int(row[8])
-            for (within, _), n in zip(DUE_SOON_WITHIN, row[9], strict=False):
-                soon[within] += int(n)
-        minute, hour, day, month = (_merge_buckets(f) for f in flats)
-        units[raw_unit.decode()] = unit_figures(
-            totals, minute, hour, day, month, recent, in_progress, overdue, t, soon
-        )
+    reads = unit_reads(results, t, watermark)
+    units = {u: r.figures for u, r in reads.items()}
     return Snapshot(
         clock=t,
         units=units,

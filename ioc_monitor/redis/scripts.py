@@ -17,7 +17,10 @@ one of:
 - ``["DEL", i, j, ...]``: ``DEL KEYS[i] KEYS[j] ...``;
 - ``["PURGE", i_done, i_dossiers, max]``: the dossier ids of ``KEYS[i_done]`` scored
   below ``max`` (a ``ZRANGEBYSCORE`` bound such as ``(1.7e9``) are deleted from the
-  hash ``KEYS[i_dossiers]`` and from ``KEYS[i_done]``.
+  hash ``KEYS[i_dossiers]`` and from ``KEYS[i_done]``;
+- ``["CHG", i_stats, i_changes, unit, ...]``: the change log. ``HINCRBY
+  KEYS[i_stats] seq 1`` gives the commit's sequence number ``s``, and each unit is
+  added to the zset ``KEYS[i_changes]`` with score ``s`` (its last change).
 
 If the stored offset is not the expected one nothing is written and it returns 0;
 otherwise it runs the ops in order, stores the new offset and returns 1.
@@ -27,25 +30,30 @@ none), end of T's minute in seconds, the JSON of :func:`ioc_monitor.windows.shar
 (each span with a 5th item, ``true`` when it covers its whole shard), the JSON of the
 series names, the JSON list of the due-soon bounds (``T + within`` of each
 :data:`~ioc_monitor.catalogue.DUE_SOON_WITHIN`, as score strings; ``[]`` without a
-clock), then for each partition read: its number of units ``n`` and the ``n``
-unit ids. ``KEYS`` = for each partition in the same order: its ``units`` set, its
-``stats`` hash, then for each of its units in the same order
+clock), then for each partition read: the number of members its ``units`` set must
+have (``''``: not checked), its number of units to read ``n`` and the ``n`` unit ids.
+``KEYS`` = for each partition in the same order: its ``units`` set, its ``stats`` hash,
+then for each of its units in the same order
 :meth:`~ioc_monitor.redis.keys.PartitionKeys.read_keys` (totals, one bucket shard per
 span, open, recent). Reading several partitions in one script makes them one instant
 and adds their counts up inside Redis; on a Redis Cluster it is called once per
 partition (a script stays in one hash slot).
 
-It returns ``false`` (``None`` in Python) when a ``units`` set no longer has ``n``
-members (a unit was added since the caller read it; the set never shrinks): read the
-units again. Otherwise ``[stats, row, row, ...]``: ``stats`` is each partition's stats
-hash as a flat ``[field, value, ...]`` list, and each row is ``[unit, totals, minutes,
-hours, days, months, recent, in_progress, overdue, due_soon]`` for one unit over those
+It returns ``false`` (``None`` in Python) when a checked ``units`` set no longer has the
+given number of members (a unit was added since the caller read it; the set never
+shrinks): read the units again. Otherwise ``[stats, row, row, ...]``: ``stats`` is each
+partition's stats hash as a flat ``[field, value, ...]`` list, and each row is ``[unit,
+totals, minutes, hours, days, months, recent, in_progress, overdue, due_soon, next_item,
+next_dues]`` for one unit over those
 partitions. Totals and buckets are flat ``[field, count, ...]`` lists summed over the
 partitions; only the buckets in the needed index range of each shard are counted (the
 whole shard with ``HGETALL`` when it is small, else ``HMGET`` of the range's fields).
 ``recent`` is ``[member, score, ...]`` of the items after T in T's minute;
 ``overdue`` counts open dossiers due before T (0 without a clock); ``due_soon`` counts,
-per bound B, the open dossiers due in (T, B].
+per bound B, the open dossiers due in (T, B]. ``next_item`` is the earliest recent item
+time after T (``''``: none) and ``next_dues`` the earliest due time after T and after
+each bound B (``''``: none), as score strings: when the figures at T stop holding (see
+:func:`ioc_monitor.windows.stable_until`).
 """
 
 from __future__ import annotations
@@ -73,6 +81,18 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
     local keys = {}
     for j = 2, #op do keys[j - 1] = KEYS[op[j]] end
     call('DEL', unpack(keys))
+  elseif name == 'CHG' then
+    local seq = call('HINCRBY', KEYS[op[2]], 'seq', 1)
+    local args = {}
+    for j = 4, #op do
+      args[#args + 1] = seq
+      args[#args + 1] = op[j]
+      if #args >= 400 then
+        call('ZADD', KEYS[op[3]], unpack(args))
+        args = {}
+      end
+    end
+    if #args > 0 then call('ZADD', KEYS[op[3]], unpack(args)) end
   elseif name == 'PURGE' then
     local done, max = KEYS[op[2]], op[4]
     local ids = call('ZRANGEBYSCORE', done, '-inf', max)
@@ -110,17 +130,25 @@ local function to_flat(acc)
 end
 local gs = {m = 1, h = 2, d = 3, mo = 4}
 local stats, rows, order = {}, {}, {}
+local function earliest(current, reply)
+  local x = reply[2] and tonumber(reply[2])
+  if x == nil or x == math.huge then return current end
+  if current == nil or x < current then return x end
+  return current
+end
 local k, a = 1, 6
 while a <= #ARGV do
+  if ARGV[a] ~= '' and call('SCARD', KEYS[k]) ~= tonumber(ARGV[a]) then return false end
+  a = a + 1
   local n = tonumber(ARGV[a])
-  if call('SCARD', KEYS[k]) ~= n then return false end
   stats[#stats + 1] = call('HGETALL', KEYS[k + 1])
   k = k + 2
   for u = a + 1, a + n do
     local unit = ARGV[u]
     local row = rows[unit]
     if not row then
-      row = {tot = {}, acc = {{}, {}, {}, {}}, recent = {}, card = 0, over = 0, soon = {}}
+      row = {tot = {}, acc = {{}, {}, {}, {}}, recent = {}, card = 0, over = 0, soon = {},
+             dues = {}}
       for i = 1, #soon_bounds do row.soon[i] = 0 end
       rows[unit] = row
       order[#order + 1] = unit
@@ -157,17 +185,31 @@ while a <= #ARGV do
       for i, bound in ipairs(soon_bounds) do
         row.soon[i] = row.soon[i] + call('ZCOUNT', open, '(' .. t, bound)
       end
+      row.next = earliest(row.next, call('ZRANGEBYSCORE', KEYS[k + n_spans + 2], '(' .. t,
+                                         '+inf', 'WITHSCORES', 'LIMIT', 0, 1))
+      row.dues[1] = earliest(row.dues[1], call('ZRANGEBYSCORE', open, '(' .. t, '+inf',
+                                               'WITHSCORES', 'LIMIT', 0, 1))
+      for i, bound in ipairs(soon_bounds) do
+        row.dues[i + 1] = earliest(row.dues[i + 1], call('ZRANGEBYSCORE', open, '(' .. bound,
+                                                         '+inf', 'WITHSCORES', 'LIMIT', 0, 1))
+      end
     end
     k = k + n_spans + 3
   end
   a = a + n + 1
 end
+local function score(x)
+  if x == nil then return '' end
+  return string.format('%.17g', x)
+end
 local out = {stats}
 for _, unit in ipairs(order) do
   local row = rows[unit]
+  local dues = {}
+  for i = 1, #soon_bounds + 1 do dues[i] = score(row.dues[i]) end
   out[#out + 1] = {unit, to_flat(row.tot), to_flat(row.acc[1]), to_flat(row.acc[2]),
                    to_flat(row.acc[3]), to_flat(row.acc[4]), row.recent, row.card, row.over,
-                   row.soon}
+                   row.soon, score(row.next), dues}
 end
 return out
 """

@@ -20,6 +20,7 @@ run if the offset moved since :func:`prepare` read it.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import Counter
 from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ class Prepared:
         dead_letters: ``(offset, raw message, rejection)`` for the dead-letter topic.
         skipped: Messages already applied earlier (offset ≤ stored), ignored.
         prune: The retention prune due with the batch (``None``: none due).
+        epoch: Random token the commit sets as the partition's ``epoch`` if it has none
+            (``""``: none set), so a reader can tell state rebuilt from scratch.
     """
 
     keys: PartitionKeys
@@ -91,6 +94,7 @@ class Prepared:
     dead_letters: list[tuple[int, bytes, Rejection]]
     skipped: int
     prune: Prune | None
+    epoch: str = ""
 
 
 class _Loaded:
@@ -165,6 +169,7 @@ async def prepare(
         dead_letters=dead,
         skipped=len(messages) - len(todo),
         prune=prune,
+        epoch=secrets.token_hex(8),
     )
 
 
@@ -290,6 +295,12 @@ def _ops(
         add_many("ZREM", k.open(unit), ids)
     for unit, pairs in opened.items():
         add_many("ZADD", k.open(unit), pairs)
+    changed = {item.unit for item in delta.items} | {u for u, _ in delta.open.values()}
+    changed |= delta.units
+    if changed:
+        ops.append(["CHG", ref(k.stats), ref(k.changes), *sorted(changed)])
+    if prep.epoch:
+        add("HSETNX", k.stats, "epoch", prep.epoch)
     if prep.prune is not None:
         _prune_ops(prep.prune, k, shards, ops, ref)
     if extra_stats:

@@ -20,4 +20,6 @@ def test_one_partition_declares_units_stats_and_each_units_keys() -> None:
         "p:{4}:open:u-b",
         "p:{4}:rc:u-b",
     ]
-    assert args == ["2", b"u-a", b"u-b"]
+    assert args == ["2", "2", b"u-a", b"u-b"]  # the units set must still have 2 members
+    _, unchecked = _script_args(PartitionKeys("p", 4), [b"u-b"], [("d", 24302)], checked=False)
+    assert unchecked == ["", "1", b"u-b"]

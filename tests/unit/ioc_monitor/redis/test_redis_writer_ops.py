@@ -24,7 +24,7 @@ NEW, OLD = 1_740_964_500.0, 1_740_796_200.0
 def _prepared(prune: Prune | None) -> Prepared:
     delta = Delta(processed=2, units={"u-a"}, watermark=NEW)
     delta.items = [Item("u-a", "received:online_full", NEW), Item("u-a", "received:postal", OLD)]
-    return Prepared(PartitionKeys("p", 3), 9, 11, None, delta, [], 0, prune)
+    return Prepared(PartitionKeys("p", 3), 9, 11, None, delta, [], 0, prune, "e1")
 
 
 def _decoded(prep: Prepared, extra: dict[str, str] | None = None) -> list[tuple[Any, ...]]:
@@ -34,7 +34,7 @@ def _decoded(prep: Prepared, extra: dict[str, str] | None = None) -> list[tuple[
     ops = orjson.loads(orjson.dumps(ops))  # what the script decodes
     out: list[tuple[Any, ...]] = []
     for op in ops:
-        n_keys = {"DEL": len(op) - 1, "PURGE": 2}.get(op[0], 1)
+        n_keys = {"DEL": len(op) - 1, "PURGE": 2, "CHG": 2}.get(op[0], 1)
         refs = op[1 : 1 + n_keys]
         assert all(isinstance(i, int) and 1 <= i <= len(keys) for i in refs)
         out.append((op[0], *(keys[i - 1] for i in refs), *op[1 + n_keys :]))
@@ -51,6 +51,8 @@ def test_batch_ops_name_their_keys() -> None:
     assert ("HINCRBY", f"{T}:m:u-a:483554", "29013270|received:postal", "1") in ops
     assert ("ZADD", f"{T}:hi:u-a", "20148", "20148", "20150", "20150") in ops
     assert ("ZADD", f"{T}:moi:u-a", "2025", "2025") in ops
+    assert ("CHG", f"{T}:stats", f"{T}:chg", "u-a") in ops  # the change log
+    assert ("HSETNX", f"{T}:stats", "epoch", "e1") in ops
     assert ops[-1] == ("HSET", f"{T}:stats", "wall", "5")
     assert not any(op[0] in ("DEL", "PURGE", "ZREMRANGEBYSCORE") for op in ops)
 
