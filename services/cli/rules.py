@@ -34,6 +34,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         default=None,
         help="base URL of the webhooks: <base>/<supervisor> (default http://127.0.0.1:19999/alerts)",
     )
+    gen.add_argument(
+        "--wall-url",
+        default=None,
+        help="base URL of the wall: unit alerts link to <wall>/units/<unit id> "
+        "(default http://127.0.0.1:9480)",
+    )
     chk = add_command(
         group, "check", run_rules_check, help="promtool check rules + amtool check-config"
     )
@@ -43,10 +49,13 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run_rules_generate(args: argparse.Namespace) -> int:
     """Write the three generated files; print their paths."""
     from services.ops import rules as rulegen
-    from services.ops.alerts import DEFAULT_WEBHOOK_BASE
+    from services.ops.alertmanager import DEFAULT_WEBHOOK_BASE
+    from services.ops.alerts import DEFAULT_WALL_URL
 
     registry = load_units(args.units)
-    files = rulegen.generate(registry, args.webhook_base or DEFAULT_WEBHOOK_BASE)
+    files = rulegen.generate(
+        registry, args.webhook_base or DEFAULT_WEBHOOK_BASE, args.wall_url or DEFAULT_WALL_URL
+    )
     for path in rulegen.write(args.out_dir, files):
         print(path)
     return 0

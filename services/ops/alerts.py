@@ -1,383 +1,339 @@
-"""Alerting half of the rule generator: per-unit targets, SLO error ratios, alerts, routing.
+"""KPI alerts per unit, and the alerting groups.
 
-Everything is returned as plain data (dicts and lists ready for YAML); rendering and
-writing the files is :mod:`services.ops.rules`'s job. Metric names come from
-:mod:`ioc_monitor.catalogue`, label values from the event contract and the KPI rules, and
-targets and supervisors from the unit registry, so nothing here can drift from them.
+Every ratio alert has a minimum-volume guard, so a quiet unit's handful of dossiers does
+not page anyone, and compares with the unit's target from ``ioc_unit_target_ratio`` (no
+rule per unit). All are per unit, joined with ``ioc_unit_info`` for the unit's ``name``
+and ``supervisor`` (see :mod:`services.ops.alertkit`), with Vietnamese annotations,
+English ones in ``summary_en`` / ``description_en``, and ``runbook_url`` the unit's wall
+page ``<wall>/units/<unit id>``.
 
-Every alert carries ``severity`` (``page`` or ``ticket``), ``category`` (``kpi`` or
-``pipeline``) and ``feed="ioc"``; unit alerts also carry ``unit``, ``level`` and, when
-the registry names one, ``supervisor``. The Alertmanager inhibit rule relies on ``feed``
-being present on both sides (a label missing on both sides would count as equal).
+=======================  ===================================  ======================  ====
+alert (severity)         fires when                           and at least            for
+=======================  ===================================  ======================  ====
+IocOnTimeBelowTarget24h  on-time ratio 24h < target           20 completions in 24h   30m
+IocOnTimeBelowTarget30d  on-time ratio 30d < target           30 completions in 30d   1h
+IocOnTimeBudgetBurnFast  late share > 14.4 × budget over 1h   20 completions in 1h,   2m
+(page)                   and 5m, or > 6 × budget over 6h      or in 6h
+                         and 30m
+IocOnTimeBudgetBurnSlow  late share > budget over 3d and 6h   20 completions in 3d    15m
+IocUnitOverdue           overdue > 5 % of in progress         10 overdue dossiers     15m
+IocOnlineBelowTarget30d  online ratio 30d < target            30 receipts in 30d      1h
+IocMultiVisitHigh30d     multi-visit ratio 30d > 2 % at the   30 completions in 30d   1h
+                         province level, > 5 % at district
+                         and commune level
+IocSatisfactionLow30d    satisfaction ratio 30d < 90 %        20 ratings in 30d       1h
+=======================  ===================================  ======================  ====
+
+All are tickets except the fast burn (page). The budget is ``1 - on-time target``
+(:mod:`services.ops.slo`). A healthy provincial centre always has a few dozen of its
+thousands of open dossiers overdue: the overdue alert wants a share of the open
+dossiers, not one late file. Multi-visit is held to 2 % at the provincial centre (full
+back office, few excuses) and 5 % elsewhere; the seed report names "3 or more trips for
+one dossier" as a problem to eliminate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ioc_monitor import catalogue as c
-from ioc_monitor.registry import Unit, UnitRegistry
-from ioc_monitor.rules import TIMELINESS
+from ioc_monitor.registry import LEVELS
+from services.ops import slo
+from services.ops.alertkit import (
+    CATEGORY_KPI,
+    COUNT,
+    VI_PERCENT,
+    Text,
+    alert,
+    lookup,
+    target,
+    vi_pct,
+    with_unit_info,
+)
+from services.ops.pipeline_alerts import pipeline_alerts
 
 __all__ = [
-    "CATEGORY_KPI",
-    "CATEGORY_PIPELINE",
-    "DEFAULT_WEBHOOK_BASE",
-    "ERROR_RATIO_RANGES",
-    "EXPORTER_JOB",
-    "FEED",
-    "FEED_STALLED",
-    "LATE",
-    "OPS_RECEIVER",
-    "UNIT_INFO",
-    "UNIT_ONLINE_TARGET",
-    "UNIT_ON_TIME_TARGET",
+    "DEFAULT_WALL_URL",
+    "MULTI_VISIT_MAX",
     "alert_groups",
-    "alertmanager_config",
-    "error_ratio",
-    "slo_groups",
-    "supervisor_receiver",
-    "target_groups",
+    "kpi_alerts",
 ]
 
-#: Value of the ``feed`` label on every alert (what the inhibit rule compares).
-FEED: Final = "ioc"
-CATEGORY_KPI: Final = "kpi"
-CATEGORY_PIPELINE: Final = "pipeline"
-#: Scrape job of the exporter in the Prometheus configs.
-EXPORTER_JOB: Final = "ioc-exporter"
-#: Alert that inhibits the KPI alerts while the event feed is stalled.
-FEED_STALLED: Final = "IocFeedStalled"
-#: Receiver of pipeline alerts and of everything no supervisor route takes.
-OPS_RECEIVER: Final = "ioc-ops"
-#: Default base URL of the webhooks: ``<base>/<supervisor>`` and ``<base>/ioc-ops``.
-DEFAULT_WEBHOOK_BASE: Final = "http://127.0.0.1:19999/alerts"
-
-#: Recorded per-unit series (value 1, or the target), labels unit, level[, supervisor].
-UNIT_INFO: Final = "ioc:unit_info"
-UNIT_ON_TIME_TARGET: Final = "ioc:unit_on_time_target"
-UNIT_ONLINE_TARGET: Final = "ioc:unit_online_target"
-
-#: The timeliness class that spends the on-time error budget.
-LATE: Final = "late"
-if LATE not in TIMELINESS:  # pragma: no cover - guards the KPI rules module
-    raise ImportError(f"timeliness {LATE!r} is not one of {TIMELINESS}")
-#: Ranges of the recorded on-time error ratios (SRE workbook, multiwindow burn rates).
-ERROR_RATIO_RANGES: Final = ("5m", "30m", "1h", "6h", "3d")
-_LONG_RANGES: Final = frozenset({"6h", "3d"})
-_LOCAL_OFFSET_S: Final = 7 * 3600  # Asia/Ho_Chi_Minh, UTC+7 without DST
-_OFFICE_START_MIN: Final = 7 * 60 + 30
-_OFFICE_END_MIN: Final = 17 * 60
+#: Default base URL of the wall; a unit's page is ``<wall>/units/<unit id>``.
+DEFAULT_WALL_URL: Final = "http://127.0.0.1:9480"
+#: Largest multi-visit ratio over 30d, per level, before IocMultiVisitHigh30d fires.
+MULTI_VISIT_MAX: Final[Mapping[str, float]] = {"province": 0.02, "district": 0.05, "commune": 0.05}
+if set(MULTI_VISIT_MAX) != set(LEVELS):  # pragma: no cover - guards the registry module
+    raise ImportError(f"MULTI_VISIT_MAX must name every level of {LEVELS}")
+_SATISFACTION_MIN: Final = 0.9
+_OVERDUE_MIN: Final = 10
+_OVERDUE_SHARE: Final = 0.05
+#: Minimum volumes of the ratio alerts (see the module docstring).
+_MIN_COMPLETED_24H: Final = 20
+_MIN_COMPLETED_30D: Final = 30
+_MIN_RECEIVED_30D: Final = 30
+_MIN_RATED_30D: Final = 20
+_NAME: Final = "{{ $labels.name }}"
+_UNIT: Final = "{{ $labels.unit }}"
+_EN_PCT: Final = "{{ $value | humanizePercentage }}"
+_WINDOW_VI: Final = {"24h": "24 giờ", "30d": "30 ngày"}
 
 Doc = dict[str, Any]
 
 
-def error_ratio(range_: str) -> str:
-    """Name of the recorded late share of completions over a range, e.g. ``5m``.
-
-    Args:
-        range_: One of :data:`ERROR_RATIO_RANGES`.
-
-    Returns:
-        ``unit:ioc_on_time_error:ratio_rate<range>``.
-    """
-    if range_ not in ERROR_RATIO_RANGES:
-        raise ValueError(f"no recorded error ratio over {range_!r}")
-    return f"unit:ioc_on_time_error:ratio_rate{range_}"
+def _pct_text(ratio: float) -> tuple[str, str]:
+    """A fixed threshold as (vi-VN, English) text: ``0.025`` → ``("2,5 %", "2.5%")``."""
+    number = f"{ratio * 100:g}"
+    return f"{number.replace('.', ',')} %", f"{number}%"
 
 
-def supervisor_receiver(supervisor: str) -> str:
-    """Alertmanager receiver name of a supervisor key: ``supervisor-<key>``."""
-    return f"supervisor-{supervisor}"
+def _target_text(kpi: str) -> tuple[str, str]:
+    """Templates printing the alert's unit's target, (vi-VN, English)."""
+    query = f'{c.UNIT_TARGET_RATIO.name}{{unit=%q,kpi="{kpi}"}}'
+    return lookup(query, VI_PERCENT), lookup(query, "humanizePercentage")
 
 
-def _unit_labels(unit: Unit) -> dict[str, str]:
-    labels = {"unit": unit.id, "level": unit.level}
-    if unit.supervisor is not None:
-        labels["supervisor"] = unit.supervisor
-    return labels
+def _volume(spec: c.MetricSpec, window: str, extra: str = "") -> tuple[str, str]:
+    """(PromQL, template) of a unit's window count: the guard and its printed value."""
+    expr = f'sum by (unit, level) ({spec.name}{{window="{window}"{extra}}})'
+    return expr, lookup(f'sum({spec.name}{{unit=%q,window="{window}"{extra}}})', COUNT)
 
 
-def target_groups(registry: UnitRegistry) -> list[Doc]:
-    """The ``ioc-targets`` group: info, on-time and online target of every unit.
-
-    Args:
-        registry: The units (file order is kept).
-
-    Returns:
-        One group with three constant rules per unit.
-    """
-    rules: list[Doc] = []
-    for name, value_of in (
-        (UNIT_INFO, lambda u: 1),
-        (UNIT_ON_TIME_TARGET, lambda u: u.on_time_target),
-        (UNIT_ONLINE_TARGET, lambda u: u.online_target),
-    ):
-        for unit in registry:
-            value = value_of(unit)
-            rules.append(
-                {"record": name, "expr": f"vector({value!r})", "labels": _unit_labels(unit)}
-            )
-    return [{"name": "ioc-targets", "interval": "1m", "rules": rules}]
+def _guarded(condition: str, volume: str, minimum: int) -> str:
+    """``condition`` for units with at least ``minimum`` in ``volume``, with the unit info."""
+    return with_unit_info(f"{condition}\nand on (unit, level)\n{volume} >= {minimum}")
 
 
-def slo_groups() -> list[Doc]:
-    """Groups recording the per-unit late share of completions over each range.
+def _on_time(window: str, minimum: int, for_: str, runbook: str) -> Doc:
+    ratio = f'{c.ON_TIME_RATIO.name}{{window="{window}"}}'
+    volume, n = _volume(c.WINDOW_COMPLETED, window)
+    vi_target, en_target = _target_text("on_time")
+    w = _WINDOW_VI[window]
+    return alert(
+        f"IocOnTimeBelowTarget{window}",
+        _guarded(f"{ratio} < on (unit, level) group_left () {target('on_time')}", volume, minimum),
+        for_,
+        "ticket",
+        CATEGORY_KPI,
+        Text(
+            f"Tỷ lệ đúng hạn {w} của {_NAME} dưới mục tiêu",
+            f"Tỷ lệ đúng hạn {w} của {_NAME} ({_UNIT}) là {vi_pct('$value')}, dưới mục tiêu "
+            f"{vi_target}, tính trên {n} hồ sơ đã giải quyết.",
+            f"On-time ratio of {_NAME} is below its target over {window}",
+            f"{_NAME} ({_UNIT}): {_EN_PCT} of the {n} dossiers completed in the last {window} "
+            f"were on time; the target is {en_target}.",
+        ),
+        runbook,
+    )
 
-    The ratio is taken from counter rates (never from averaged ratios) and is absent when
-    the unit completed nothing in the range.
 
-    Returns:
-        ``ioc-slo-short`` (5m, 30m, 1h; default interval) and ``ioc-slo-long`` (6h, 3d;
-        every minute, to bound the cost of the long ranges).
-    """
-    short: list[Doc] = []
-    long: list[Doc] = []
-    total = c.COMPLETED_TOTAL.name
-    for range_ in ERROR_RATIO_RANGES:
-        expr = (
-            f'sum by (unit, level) (rate({total}{{timeliness="{LATE}"}}[{range_}]))\n'
-            f"/ (sum by (unit, level) (rate({total}[{range_}])) > 0)"
-        )
-        (long if range_ in _LONG_RANGES else short).append(
-            {"record": error_ratio(range_), "expr": expr}
-        )
+def _burn_alerts(runbook: str) -> list[Doc]:
+    vi_target, en_target = _target_text("on_time")
+    pct = vi_pct("$value")
+    minimum = slo.BURN_MIN_COMPLETIONS
+    fast = f"{slo.burn('1h', '5m', '14.4')}\nor\n{slo.burn('6h', '30m', '6')}"
     return [
-        {"name": "ioc-slo-short", "rules": short},
-        {"name": "ioc-slo-long", "interval": "1m", "rules": long},
-    ]
-
-
-def _target_text(target: str) -> str:
-    """Go template printing a unit's recorded target as a percentage."""
-    return (
-        f'{{{{ with printf "{target}{{unit=%q}}" $labels.unit | query }}}}'
-        "{{ . | first | value | humanizePercentage }}{{ end }}"
-    )
-
-
-def _burn(long: str, short: str, factor: str) -> str:
-    budget = f"(1 - {UNIT_ON_TIME_TARGET})"
-    if factor != "1":
-        budget = f"({factor} * {budget})"
-    return (
-        f"(\n  {error_ratio(long)} > on (unit) group_left (supervisor) {budget}\n"
-        f"  and on (unit)\n  {error_ratio(short)} > on (unit) {budget}\n)"
-    )
-
-
-def _alert(
-    name: str,
-    expr: str,
-    for_: str,
-    severity: str,
-    category: str,
-    summary: str,
-    description: str,
-) -> Doc:
-    return {
-        "alert": name,
-        "expr": expr,
-        "for": for_,
-        "labels": {"severity": severity, "category": category, "feed": FEED},
-        "annotations": {"summary": summary, "description": description},
-    }
-
-
-def _kpi_alerts() -> list[Doc]:
-    unit = "{{ $labels.unit }} ({{ $labels.level }})"
-    join = "< on (unit) group_left (supervisor)"
-    on_time = c.ON_TIME_RATIO.name
-    alerts = [
-        _alert(
-            f"IocOnTimeBelowTarget{window}",
-            f'{on_time}{{window="{window}"}} {join} {UNIT_ON_TIME_TARGET}',
-            for_,
-            "ticket",
-            CATEGORY_KPI,
-            f"On-time ratio of {{{{ $labels.unit }}}} is below its target over {window}",
-            f"{unit}: {{{{ $value | humanizePercentage }}}} of the dossiers completed in the "
-            f"last {window} were on time; the target is {_target_text(UNIT_ON_TIME_TARGET)}.",
-        )
-        for window, for_ in (("24h", "30m"), ("30d", "1h"))
-    ]
-    alerts += [
-        _alert(
+        alert(
             "IocOnTimeBudgetBurnFast",
-            f"{_burn('1h', '5m', '14.4')}\nor\n{_burn('6h', '30m', '6')}",
+            with_unit_info(fast),
             "2m",
             "page",
             CATEGORY_KPI,
-            "{{ $labels.unit }} is burning its on-time error budget fast",
-            f"{unit}: {{{{ $value | humanizePercentage }}}} of recent completions were late, "
-            "at least 14.4 times the error budget over 1h and 5m, or 6 times over 6h and 30m "
-            f"(on-time target {_target_text(UNIT_ON_TIME_TARGET)}).",
+            Text(
+                f"Hồ sơ trễ hạn tăng nhanh tại {_NAME}",
+                f"{_NAME} ({_UNIT}): {pct} số hồ sơ giải quyết gần đây bị trễ hạn, gấp ít nhất "
+                "14,4 lần mức trễ hạn cho phép trong cả 1 giờ và 5 phút qua, hoặc 6 lần trong "
+                f"cả 6 giờ và 30 phút qua (mức cho phép: 100 % trừ mục tiêu đúng hạn "
+                f"{vi_target}; tính khi có từ {minimum} hồ sơ đã giải quyết).",
+                f"{_NAME} is burning its on-time error budget fast",
+                f"{_NAME} ({_UNIT}): {_EN_PCT} of recent completions were late, at least 14.4 "
+                "times the error budget over 1h and 5m, or 6 times over 6h and 30m (on-time "
+                f"target {en_target}; at least {minimum} completions).",
+            ),
+            runbook,
         ),
-        _alert(
+        alert(
             "IocOnTimeBudgetBurnSlow",
-            _burn("3d", "6h", "1"),
+            with_unit_info(slo.burn("3d", "6h", "1")),
             "15m",
             "ticket",
             CATEGORY_KPI,
-            "{{ $labels.unit }} is using up its on-time error budget",
-            f"{unit}: {{{{ $value | humanizePercentage }}}} of the completions of the last 3 "
-            "days were late, more than the error budget over 3d and 6h "
-            f"(on-time target {_target_text(UNIT_ON_TIME_TARGET)}).",
-        ),
-        _alert(
-            "IocUnitOverdue",
-            f"({c.OVERDUE.name} > 0) * on (unit) group_left (supervisor) {UNIT_INFO}",
-            "15m",
-            "ticket",
-            CATEGORY_KPI,
-            "{{ $labels.unit }} has overdue dossiers",
-            f"{unit} has {{{{ $value }}}} dossier(s) in progress past their due time.",
-        ),
-        _alert(
-            "IocOnlineBelowTarget30d",
-            f'{c.ONLINE_RATIO.name}{{window="30d"}} {join} {UNIT_ONLINE_TARGET}',
-            "1h",
-            "ticket",
-            CATEGORY_KPI,
-            "Online ratio of {{ $labels.unit }} is below its target over 30d",
-            f"{unit}: {{{{ $value | humanizePercentage }}}} of the dossiers received in the "
-            f"last 30d came online; the target is {_target_text(UNIT_ONLINE_TARGET)}.",
+            Text(
+                f"{_NAME} đang vượt mức trễ hạn cho phép",
+                f"{_NAME} ({_UNIT}): {pct} số hồ sơ giải quyết trong 3 ngày qua bị trễ hạn, "
+                "vượt mức trễ hạn cho phép trong cả 3 ngày và 6 giờ qua (mức cho phép: 100 % "
+                f"trừ mục tiêu đúng hạn {vi_target}; tính khi có từ {minimum} hồ sơ đã giải "
+                "quyết).",
+                f"{_NAME} is using up its on-time error budget",
+                f"{_NAME} ({_UNIT}): {_EN_PCT} of the completions of the last 3 days were late, "
+                f"more than the error budget over 3d and 6h (on-time target {en_target}; at "
+                f"least {minimum} completions).",
+            ),
+            runbook,
         ),
     ]
-    return alerts
 
 
-def _office_hours() -> str:
-    """PromQL that has one sample while local time (UTC+7) is Mon-Fri 07:30-17:00."""
-    local = f"vector(time() + {_LOCAL_OFFSET_S})"
-    minutes = f"hour({local}) * 60 + minute({local})"
-    return (
-        f"(day_of_week({local}) >= 1 <= 5)\n"
-        f"and on ()\n({minutes} >= {_OFFICE_START_MIN} < {_OFFICE_END_MIN})"
+def _overdue(runbook: str) -> Doc:
+    overdue, in_progress = c.OVERDUE.name, c.IN_PROGRESS.name
+    condition = (
+        f"{overdue} >= {_OVERDUE_MIN}\nand on (unit, level)\n"
+        f"{overdue} > on (unit, level) group_left () ({_OVERDUE_SHARE} * {in_progress})"
+    )
+    open_ = lookup(f"{in_progress}{{unit=%q}}", COUNT)
+    share_vi, share_en = _pct_text(_OVERDUE_SHARE)
+    value = f"{{{{ $value | {COUNT} }}}}"
+    return alert(
+        "IocUnitOverdue",
+        with_unit_info(condition),
+        "15m",
+        "ticket",
+        CATEGORY_KPI,
+        Text(
+            f"{_NAME} có nhiều hồ sơ quá hạn",
+            f"{_NAME} ({_UNIT}) có {value} hồ sơ đang giải quyết đã quá hạn, trong tổng số "
+            f"{open_} hồ sơ đang giải quyết (ngưỡng: từ {_OVERDUE_MIN} hồ sơ và trên "
+            f"{share_vi}).",
+            f"{_NAME} has many overdue dossiers",
+            f"{_NAME} ({_UNIT}) has {value} dossiers in progress past their due time, of "
+            f"{open_} in progress (threshold: at least {_OVERDUE_MIN} and more than "
+            f"{share_en}).",
+        ),
+        runbook,
     )
 
 
-def _pipeline_alerts() -> list[Doc]:
-    processed = c.EVENTS_PROCESSED.name
-    rejected = c.EVENTS_REJECTED.name
-    up = f'up{{job="{EXPORTER_JOB}"}}'
-    office = _office_hours().replace("\n", "\n  ")
-    return [
-        _alert(
-            FEED_STALLED,
-            f"sum(increase({processed}[15m])) == 0\nand on ()\n(\n  {office}\n)",
-            "1m",
-            "page",
-            CATEGORY_PIPELINE,
-            "The ioc event feed is stalled",
-            "No event was processed in the last 15 minutes during office hours (Mon-Fri "
-            f"07:30-17:00, UTC+7); KPI alerts of feed {FEED} are inhibited while this fires.",
+def _online(runbook: str) -> Doc:
+    ratio = f'{c.ONLINE_RATIO.name}{{window="30d"}}'
+    volume, n = _volume(c.WINDOW_RECEIVED, "30d")
+    vi_target, en_target = _target_text("online")
+    return alert(
+        "IocOnlineBelowTarget30d",
+        _guarded(
+            f"{ratio} < on (unit, level) group_left () {target('online')}",
+            volume,
+            _MIN_RECEIVED_30D,
         ),
-        _alert(
-            "IocConsumerLagHigh",
-            f"max({c.CONSUMER_LAG.name}) > 10000",
-            "10m",
-            "ticket",
-            CATEGORY_PIPELINE,
-            "The ioc worker lags behind the event topic",
-            "The largest partition lag of the worker is {{ $value | humanize }} messages "
-            "(more than 10000 for 10 minutes).",
+        "1h",
+        "ticket",
+        CATEGORY_KPI,
+        Text(
+            f"Tỷ lệ hồ sơ trực tuyến 30 ngày của {_NAME} dưới mục tiêu",
+            f"Tỷ lệ hồ sơ tiếp nhận trực tuyến 30 ngày của {_NAME} ({_UNIT}) là "
+            f"{vi_pct('$value')}, dưới mục tiêu {vi_target}, tính trên {n} hồ sơ đã tiếp nhận.",
+            f"Online ratio of {_NAME} is below its target over 30d",
+            f"{_NAME} ({_UNIT}): {_EN_PCT} of the {n} dossiers received in the last 30d came "
+            f"online; the target is {en_target}.",
         ),
-        _alert(
-            "IocConsumerPartitionStalled",
-            f"max by (partition) ({c.PARTITION_STALLED.name}) > 0",
-            "5m",
-            "page",
-            CATEGORY_PIPELINE,
-            "An ioc partition is stalled at a batch the worker cannot decode",
-            "The worker has kept partition {{ $labels.partition }} paused for 5 minutes at a "
-            "record batch it cannot decode (its log names topic, partition, offset and error); "
-            "nothing is skipped, but the KPIs of that partition's dossiers stand still. Fix "
-            "the cause (e.g. install the codec): the worker retries every minute.",
-        ),
-        _alert(
-            "IocEventsRejectedHigh",
-            f"sum(rate({rejected}[10m]))\n/ (sum(rate({processed}[10m])) "
-            f"+ sum(rate({rejected}[10m])))\n> 0.05",
-            "5m",
-            "ticket",
-            CATEGORY_PIPELINE,
-            "Many ioc events are rejected",
-            "{{ $value | humanizePercentage }} of the consumed events were rejected over the "
-            "last 10 minutes (more than 5%); see the dead-letter topic.",
-        ),
-        _alert(
-            "IocExporterRedisDown",
-            f"{c.EXPORTER_REDIS_UP.name} == 0",
-            "2m",
-            "page",
-            CATEGORY_PIPELINE,
-            "The ioc exporter cannot read Redis",
-            "The exporter at {{ $labels.instance }} cannot read Redis: KPI series are missing.",
-        ),
-        _alert(
-            "IocExporterDown",
-            f"{up} == 0\nor\nabsent({up})",
-            "2m",
-            "page",
-            CATEGORY_PIPELINE,
-            "The ioc exporter is down",
-            "Prometheus cannot scrape the ioc exporter{{ with $labels.instance }} at {{ . }}"
-            "{{ end }} (job " + EXPORTER_JOB + "), or has no such target.",
-        ),
-    ]
+        runbook,
+    )
 
 
-def alert_groups() -> list[Doc]:
-    """The alerting groups: ``ioc-kpi`` (per unit) and ``ioc-pipeline``."""
-    return [
-        {"name": "ioc-kpi", "rules": _kpi_alerts()},
-        {"name": "ioc-pipeline", "rules": _pipeline_alerts()},
-    ]
+def _by_level(thresholds: Mapping[str, float]) -> list[tuple[str, float]]:
+    """(level regex, threshold) with levels of equal threshold together, in level order."""
+    grouped: dict[float, list[str]] = {}
+    for level in LEVELS:
+        grouped.setdefault(thresholds[level], []).append(level)
+    return [("|".join(levels), value) for value, levels in grouped.items()]
 
 
-def _webhook(name: str, url: str) -> Doc:
-    return {"name": name, "webhook_configs": [{"url": url, "send_resolved": True}]}
+def _level_template(thresholds: Mapping[str, float], english: bool) -> str:
+    """Go template printing the threshold of the alert's level."""
+    parts = _by_level(thresholds)
+    out = ""
+    for i, (levels, value) in enumerate(parts):
+        text = _pct_text(value)[1 if english else 0]
+        if i == len(parts) - 1:
+            out += ("{{ else }}" if i else "") + text
+            break
+        keyword = "if" if i == 0 else "else if"
+        test = f'match "^({levels})$" $labels.level'
+        out += f"{{{{ {keyword} {test} }}}}{text}"
+    return out + ("{{ end }}" if len(parts) > 1 else "")
 
 
-def alertmanager_config(registry: UnitRegistry, webhook_base: str) -> Doc:
-    """The Alertmanager configuration: routes per supervisor, ops receiver, inhibition.
+def _multi_visit(runbook: str) -> Doc:
+    ratio = c.MULTI_VISIT_RATIO.name
+    condition = "\nor\n".join(
+        f'{ratio}{{window="30d",level=~"{levels}"}} > {value}'
+        for levels, value in _by_level(MULTI_VISIT_MAX)
+    )
+    volume, n = _volume(c.WINDOW_COMPLETED, "30d")
+    indented = condition.replace("\n", "\n  ")
+    return alert(
+        "IocMultiVisitHigh30d",
+        _guarded(f"(\n  {indented}\n)", volume, _MIN_COMPLETED_30D),
+        "1h",
+        "ticket",
+        CATEGORY_KPI,
+        Text(
+            f"Nhiều hồ sơ tại {_NAME} phải đi lại từ 3 lần trở lên",
+            f"Trong 30 ngày qua, {vi_pct('$value')} số hồ sơ đã giải quyết của {_NAME} "
+            f"({_UNIT}) có người nộp phải đến trực tiếp từ 3 lần trở lên, vượt ngưỡng "
+            f"{_level_template(MULTI_VISIT_MAX, False)}, tính trên {n} hồ sơ đã giải quyết.",
+            f"Many applicants of {_NAME} come in person 3 times or more",
+            f"{_NAME} ({_UNIT}): for {_EN_PCT} of the {n} dossiers completed in the last 30d "
+            "the applicant came in person 3 times or more; the threshold is "
+            f"{_level_template(MULTI_VISIT_MAX, True)}.",
+        ),
+        runbook,
+    )
+
+
+def _satisfaction(runbook: str) -> Doc:
+    ratio = f'{c.SATISFACTION_RATIO.name}{{window="30d"}}'
+    volume, n = _volume(c.WINDOW_RATED, "30d")
+    minimum_vi, minimum_en = _pct_text(_SATISFACTION_MIN)
+    return alert(
+        "IocSatisfactionLow30d",
+        _guarded(f"{ratio} < {_SATISFACTION_MIN}", volume, _MIN_RATED_30D),
+        "1h",
+        "ticket",
+        CATEGORY_KPI,
+        Text(
+            f"Mức độ hài lòng 30 ngày của {_NAME} dưới {minimum_vi}",
+            f"Tỷ lệ hài lòng 30 ngày của {_NAME} ({_UNIT}) là {vi_pct('$value')}, dưới "
+            f"ngưỡng {minimum_vi}, tính trên {n} lượt đánh giá.",
+            f"Satisfaction of {_NAME} is below {minimum_en} over 30d",
+            f"{_NAME} ({_UNIT}): {_EN_PCT} of the {n} ratings of the last 30d were satisfied; "
+            f"the threshold is {minimum_en}.",
+        ),
+        runbook,
+    )
+
+
+def kpi_alerts(wall_url: str = DEFAULT_WALL_URL) -> list[Doc]:
+    """The ``ioc-kpi`` alerts (see the module docstring).
 
     Args:
-        registry: The units (supervisor keys, in file order of first appearance).
-        webhook_base: Base URL; receiver ``supervisor-<key>`` posts to ``<base>/<key>``,
-            ``ioc-ops`` to ``<base>/ioc-ops``.
+        wall_url: Base URL of the wall; ``runbook_url`` is ``<wall>/units/<unit id>``.
 
     Returns:
-        The configuration document.
+        The alerting rules.
     """
-    base = webhook_base.rstrip("/")
-    supervisors: Sequence[str] = list(registry.supervisors())
-    routes: list[Doc] = [
-        {"receiver": OPS_RECEIVER, "matchers": [f'category="{CATEGORY_PIPELINE}"']}
+    runbook = f"{wall_url.rstrip('/')}/units/{_UNIT}"
+    return [
+        _on_time("24h", _MIN_COMPLETED_24H, "30m", runbook),
+        _on_time("30d", _MIN_COMPLETED_30D, "1h", runbook),
+        *_burn_alerts(runbook),
+        _overdue(runbook),
+        _online(runbook),
+        _multi_visit(runbook),
+        _satisfaction(runbook),
     ]
-    routes += [
-        {"receiver": supervisor_receiver(s), "matchers": [f'supervisor="{s}"']} for s in supervisors
+
+
+def alert_groups(wall_url: str = DEFAULT_WALL_URL) -> list[Doc]:
+    """The alerting groups: ``ioc-kpi`` (per unit) and ``ioc-pipeline``.
+
+    Args:
+        wall_url: Base URL of the wall (the units' ``runbook_url``).
+
+    Returns:
+        The groups, ready for YAML.
+    """
+    return [
+        {"name": "ioc-kpi", "rules": kpi_alerts(wall_url)},
+        {"name": "ioc-pipeline", "rules": pipeline_alerts()},
     ]
-    receivers = [_webhook(OPS_RECEIVER, f"{base}/{OPS_RECEIVER}")]
-    receivers += [_webhook(supervisor_receiver(s), f"{base}/{s}") for s in supervisors]
-    return {
-        "route": {
-            "receiver": OPS_RECEIVER,
-            "group_by": ["alertname", "unit"],
-            "group_wait": "10s",
-            "group_interval": "1m",
-            "repeat_interval": "4h",
-            "routes": routes,
-        },
-        "receivers": receivers,
-        "inhibit_rules": [
-            {
-                # feed=~".+" on both sides: an alert without the label never matches.
-                "source_matchers": [f'alertname="{FEED_STALLED}"', 'feed=~".+"'],
-                "target_matchers": [f'category="{CATEGORY_KPI}"', 'feed=~".+"'],
-                "equal": ["feed"],
-            }
-        ],
-    }

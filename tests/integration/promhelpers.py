@@ -1,18 +1,30 @@
-"""Thin HTTP clients of Prometheus (API v1) and Alertmanager (API v2) for integration tests.
+"""Thin HTTP clients of Prometheus (API v1) and Alertmanager (API v2), and a private Prometheus.
 
-Shared by ``test_prometheus_rules`` (the local stack's Prometheus) and ``test_ops_e2e`` (a
-private Prometheus alerting to the local Alertmanager). Not a test module.
+Shared by ``test_prometheus_rules`` (the local stack's Prometheus, and a private one scraping a
+hand-written exposition) and ``test_ops_e2e`` (a private Prometheus alerting to the local
+Alertmanager). Not a test module.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import pytest
+import yaml
+
+from services import harness
+from services.harness import free_port
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 
@@ -138,3 +150,109 @@ class AlertmanagerApi:
             lambda: self.alerts(alertname=name, **labels), timeout, f"alert {name} {labels}"
         )
         return found[0]
+
+
+# --- a private Prometheus -----------------------------------------------------------------
+
+_FOR = re.compile(r"^(\s+)for: \S+$", re.MULTILINE)
+START_TIMEOUT = 30.0
+
+
+def copy_rules(sources: Sequence[Path], target: Path) -> Path:
+    """Copy rule files into ``target`` with every ``for:`` rewritten to ``0s``.
+
+    Prometheus cannot shorten ``for`` globally, and waiting 30 min for an alert is not a
+    test. That is the ONLY change: the expressions, labels and annotations are the real,
+    generated ones (checked by re-parsing both files).
+    """
+    target.mkdir()
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        copied, count = _FOR.subn(r"\1for: 0s", text)
+        original = yaml.safe_load(text)
+        rules = [r for g in original["groups"] for r in g["rules"]]
+        assert count == sum(1 for r in rules if "for" in r), source
+        for rule in rules:
+            if "for" in rule:
+                rule["for"] = "0s"
+        assert yaml.safe_load(copied) == original, f"{source}: more than `for` changed"
+        (target / source.name).write_text(copied, encoding="utf-8")
+    return target
+
+
+def prometheus_binary() -> str:
+    """The ``prometheus`` executable (Debian package prometheus); fails the test if absent."""
+    found = shutil.which("prometheus") or shutil.which("prometheus", path="/usr/bin")
+    if found is None:
+        pytest.fail("prometheus not found (install the Debian package prometheus)")
+    return found
+
+
+@dataclass
+class PrivatePrometheus:
+    """A Prometheus of one test: free port, own config, TSDB and log under ``home``.
+
+    It scrapes ``target`` as job ``job`` every second and evaluates every second (groups
+    with their own ``interval`` keep it), alerting to ``alertmanager`` if given.
+    """
+
+    home: Path
+    target: str
+    job: str
+    alertmanager: str | None = None
+    external_labels: Mapping[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> PrometheusApi:
+        return PrometheusApi(f"http://127.0.0.1:{self.port}")
+
+    @property
+    def log(self) -> Path:
+        return self.home / "prometheus.log"
+
+    def config(self, rules: Path) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "global": {
+                "scrape_interval": "1s",
+                "scrape_timeout": "1s",
+                "evaluation_interval": "1s",
+                "external_labels": dict(self.external_labels),
+            },
+            "rule_files": [str(rules / "*.yml")],
+            "scrape_configs": [
+                {
+                    "job_name": self.job,
+                    "scrape_interval": "1s",
+                    "static_configs": [{"targets": [self.target]}],
+                }
+            ],
+        }
+        if self.alertmanager is not None:
+            targets = [{"static_configs": [{"targets": [self.alertmanager]}]}]
+            config["alerting"] = {"alertmanagers": targets}
+        return config
+
+    def start(self, rule_files: Sequence[Path]) -> None:
+        """Copy the rule files (``for: 0s``), write the config, start, wait until ready."""
+        self.home.mkdir()
+        rules = copy_rules(rule_files, self.home / "rules")
+        config = self.home / "prometheus.yml"
+        config.write_text(yaml.safe_dump(self.config(rules), sort_keys=False), encoding="utf-8")
+        argv = [
+            prometheus_binary(),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+        ]
+        self.proc = harness.spawn(argv, self.log)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.api.ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = self.log.read_text(errors="replace")[-3000:]
+                pytest.fail(f"private Prometheus did not become ready:\n{tail}", pytrace=False)
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        harness.stop(self.proc)

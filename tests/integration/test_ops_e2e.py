@@ -5,13 +5,14 @@ One scenario per module (fixture ``scenario``):
 1. a replayed dataset in its own topic, consumer group and Redis prefix: ``ioc simulate``
    output plus hand-written events that plant a condition — a commune unit of the bundled
    registry under supervisor ``sup-ha-long`` (drawn per run, see :func:`_pick_unit`)
-   completes 10 dossiers in the last 24 h of event time, 5 of them late (on-time ratio 0.5,
-   target 0.95);
+   completes 20 dossiers in the last 24 h of event time, 10 of them late (on-time ratio 0.5,
+   target 0.95; 20 is the alert's minimum volume), with digitised, fee, online-payment,
+   multi-visit and rating fields so every v2 family and roll-up has data;
 2. ``ioc worker`` and ``ioc exporter --clock event`` (windows evaluated at the log's
    watermark, July 2025, not at the wall clock);
 3. a PRIVATE Prometheus (free port, own TSDB dir) scraping that exporter every second as job
    ``ioc-exporter``, evaluating every second, loading the REAL generated rule files (copied
-   with every ``for:`` set to ``0s``, see :func:`_copy_rules`) and alerting to the REAL local
+   with every ``for:`` set to ``0s``, see ``promhelpers.copy_rules``) and alerting to the local
    Alertmanager (reloaded only if it does not route as ``deploy/alertmanager/alertmanager.yml``
    does), whose generated routes post to webhooks that this module serves itself
    (``http://127.0.0.1:19999/alerts/<supervisor>``; the test fails if the port is taken).
@@ -30,16 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import shutil
-import subprocess
 import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,18 +49,25 @@ import yaml
 from kafka import KafkaAdminClient
 from kafka.errors import UnknownTopicOrPartitionError
 
+from ioc_monitor import catalogue as c
 from ioc_monitor.config import KafkaSettings, StackSettings
 from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.registry import Unit, load_registry
-from services import harness
 from services.harness import free_port
-from services.ops import alerts as ra
+from services.ops import alertkit as ak
 from services.ops import dashboards as dashgen
+from services.ops import rollups as ru
 from services.ops import rules as rg
+from services.ops import scorecard as sc
 from services.publisher import ensure_topic
 from services.stack.control import ServiceStatus
 from tests.integration.pipeline import Pipeline
-from tests.integration.promhelpers import AlertmanagerApi, PrometheusApi, wait_until
+from tests.integration.promhelpers import (
+    AlertmanagerApi,
+    PrivatePrometheus,
+    PrometheusApi,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -74,8 +79,8 @@ SEED = 21
 DOSSIERS = 300
 SUPERVISOR = "sup-ha-long"
 ALERT = "IocOnTimeBelowTarget24h"
-PLANTED = 10  # completed dossiers of the planted unit in the last 24 h of event time
-PLANTED_LATE = 5
+PLANTED = 20  # completed dossiers of the planted unit in the last 24 h of event time
+PLANTED_LATE = 10
 #: Planted events replayed in the first phase (one late, one on time); the rest come after
 #: Prometheus has scraped the first phase, so the unit's completion counters grow.
 FIRST_PHASE = 2
@@ -88,8 +93,12 @@ COUNT_TIMEOUT = 120.0
 EVAL_TIMEOUT = 90.0
 DELIVERY_TIMEOUT = 90.0
 COMPLETION = frozenset({"withdrawn", "stopped", "decided", "returned", 7, 8, 9, 10})
-#: Substrings of the dashboard queries that show KPIs (ratios and window counts).
-KPI_MARKERS = ("ioc_on_time_ratio", "ioc_online_ratio", "ioc_window_dossiers_")
+#: Series (per unit, or rolled up as ``<scope>:<name>:<suffix>``) that every KPI panel query
+#: showing them must return data for: the dataset has receipts and completions everywhere.
+KPI_SERIES = frozenset(
+    {"ioc_on_time_ratio", "ioc_online_ratio"}
+    | {"ioc_window_dossiers_received", "ioc_window_dossiers_completed"}
+)
 
 
 # --- webhook receiver -------------------------------------------------------------------
@@ -166,7 +175,7 @@ def _end_time(event: dict[str, Any]) -> datetime:
 def _pick_unit(simulated: list[dict[str, Any]], watermark: datetime, run_id: str) -> Unit:
     """A commune unit of :data:`SUPERVISOR` with no simulated completion in the last 24 h.
 
-    So its 24 h on-time ratio is exactly the planted one (5 of 10). Drawn per run (from the
+    So its 24 h on-time ratio is exactly the planted one (10 of 20). Drawn per run (from the
     run id): Alertmanager keeps the previous run's group (alertname, unit) until the
     resolved notification is delivered, and a new alert in a group that has already
     notified waits for ``group_interval`` (1 m) instead of ``group_wait`` (10 s).
@@ -183,18 +192,20 @@ def _pick_unit(simulated: list[dict[str, Any]], watermark: datetime, run_id: str
 
 
 def _planted(unit: Unit, watermark: datetime, tag: str) -> list[dict[str, Any]]:
-    """10 completions of ``unit`` in the 24 h before the watermark, the even ones late.
+    """20 completions of ``unit`` in the 24 h before the watermark, the even ones late.
 
     Every end time is before the watermark, so the event clock does not move. Late: ended
     1 h after the due time; on time: 2 h before it. Received 6 h before the end, so the 24 h
-    window also holds their receipts (6 online, 4 in person).
+    window also holds their receipts (12 online, 8 in person). The even ones are digitised,
+    the first 10 have a fee (the first 5 paid online), the last came 3 times in person, and
+    each is rated (all satisfied but the last): no other KPI alert of the unit fires.
     """
     events: list[dict[str, Any]] = []
     for i in range(PLANTED):
         end = watermark - timedelta(minutes=45 * (i + 1))
         late = i % 2 == 0
         due = end - timedelta(hours=1) if late else end + timedelta(hours=2)
-        online = i < 6
+        online = i < 12
         events.append(
             {
                 "event_id": str(uuid.uuid4()),
@@ -210,6 +221,11 @@ def _planted(unit: Unit, watermark: datetime, tag: str) -> list[dict[str, Any]]:
                 "channel": "online" if online else "in_person",
                 **({"online_mode": "full"} if online else {}),
                 "supplements": [],
+                "digitized": i % 2 == 0,
+                "fee_required": i < 10,
+                "paid_online": i < 5,
+                "visits": 3 if i == PLANTED - 1 else 0 if online else 1,
+                "rating": "unsatisfied" if i == PLANTED - 1 else "satisfied",
             }
         )
     assert sum(1 for i in range(PLANTED) if i % 2 == 0) == PLANTED_LATE
@@ -219,101 +235,6 @@ def _planted(unit: Unit, watermark: datetime, tag: str) -> list[dict[str, Any]]:
 def _write(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     return path
-
-
-# --- the private Prometheus ---------------------------------------------------------------
-
-_FOR = re.compile(r"^(\s+)for: \S+$", re.MULTILINE)
-
-
-def _copy_rules(target: Path) -> Path:
-    """Copy the generated rule files with every ``for:`` rewritten to ``0s``.
-
-    Prometheus cannot shorten ``for`` globally, and waiting 30 min for
-    IocOnTimeBelowTarget24h is not a test. That is the ONLY change: the expressions, labels
-    and annotations (and Alertmanager's routing) are the real, generated ones.
-    """
-    target.mkdir()
-    for relative in (rg.RECORDING_FILE, rg.ALERTS_FILE):
-        text = (DEPLOY / relative).read_text(encoding="utf-8")
-        copied, count = _FOR.subn(r"\1for: 0s", text)
-        original = yaml.safe_load(text)
-        rules = [r for g in original["groups"] for r in g["rules"]]
-        assert count == sum(1 for r in rules if "for" in r), relative
-        for rule in rules:
-            if "for" in rule:
-                rule["for"] = "0s"
-        assert yaml.safe_load(copied) == original, f"{relative}: more than `for` changed"
-        (target / relative.name).write_text(copied, encoding="utf-8")
-    return target
-
-
-def _prometheus_binary() -> str:
-    found = shutil.which("prometheus") or shutil.which("prometheus", path="/usr/bin")
-    if found is None:
-        pytest.fail("prometheus not found (install the Debian package prometheus)")
-    return found
-
-
-@dataclass
-class PrivatePrometheus:
-    """A Prometheus of this test only: free port, own config, TSDB and log under ``home``."""
-
-    home: Path
-    exporter: str
-    alertmanager: str
-    run_id: str
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def api(self) -> PrometheusApi:
-        return PrometheusApi(f"http://127.0.0.1:{self.port}")
-
-    @property
-    def log(self) -> Path:
-        return self.home / "prometheus.log"
-
-    def config(self, rules: Path) -> dict[str, Any]:
-        return {
-            "global": {
-                "scrape_interval": "1s",
-                "scrape_timeout": "1s",
-                "evaluation_interval": "1s",
-                "external_labels": {RUN_LABEL: self.run_id},
-            },
-            "rule_files": [str(rules / "*.yml")],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [self.alertmanager]}]}]},
-            "scrape_configs": [
-                {
-                    "job_name": ra.EXPORTER_JOB,
-                    "scrape_interval": "1s",
-                    "static_configs": [{"targets": [self.exporter]}],
-                }
-            ],
-        }
-
-    def start(self) -> None:
-        self.home.mkdir()
-        rules = _copy_rules(self.home / "rules")
-        config = self.home / "prometheus.yml"
-        config.write_text(yaml.safe_dump(self.config(rules), sort_keys=False), encoding="utf-8")
-        argv = [
-            _prometheus_binary(),
-            f"--config.file={config}",
-            f"--storage.tsdb.path={self.home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}",
-        ]
-        self.proc = harness.spawn(argv, self.log)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.api.ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                tail = self.log.read_text(errors="replace")[-3000:]
-                pytest.fail(f"private Prometheus did not become ready:\n{tail}", pytrace=False)
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        harness.stop(self.proc)
 
 
 # --- the scenario ---------------------------------------------------------------------------
@@ -449,9 +370,10 @@ def scenario(
     exporter_port = free_port()
     prometheus = PrivatePrometheus(
         home / "prometheus",
-        exporter=f"127.0.0.1:{exporter_port}",
+        target=f"127.0.0.1:{exporter_port}",
+        job=ak.EXPORTER_JOB,
         alertmanager=f"127.0.0.1:{stack_settings.alertmanager_port}",
-        run_id=run_id,
+        external_labels={RUN_LABEL: run_id},
     )
     # Every clean-up step runs even if an earlier one fails; last registered runs first:
     # Prometheus stops before its alerts are resolved in Alertmanager.
@@ -472,12 +394,12 @@ def scenario(
             "exporter", "--clock", "event", "--port", str(exporter_port), log="exporter.log"
         )
         wait_until(
-            lambda: _answers(f"http://{prometheus.exporter}/metrics"),
+            lambda: _answers(f"http://{prometheus.target}/metrics"),
             START_TIMEOUT,
             "the exporter",
             step=0.2,
         )
-        prometheus.start()
+        prometheus.start([DEPLOY / rg.RECORDING_FILE, DEPLOY / rg.ALERTS_FILE])
         prom = prometheus.api
 
         _replay(pipeline, first, n1)
@@ -534,22 +456,26 @@ def test_every_recording_rule_has_data(scenario: Scenario) -> None:
     names = rg.recorded_names(g for g in _generated_recording_groups())
     # No exception needed: the dataset has every level, receipts, completions (late ones
     # too), refusals and open-dossier gauges, and its counters grow between two scrapes, so
-    # the rate-based roll-ups and the SLO error ratios (5m to 3d) have data as well.
+    # the rate-based roll-ups and the SLO error ratios (5m to 3d) have data as well; the
+    # planted dossiers carry every v2 field (digitised, fee, paid online, 3 visits, rating),
+    # so the new families, their ratios and every scorecard component have data too.
     empty = sorted(name for name in names if not scenario.prom.query(name))
     assert not empty, f"recorded series without data: {empty}"
-    for name in (
-        rg.LEVEL_ON_TIME_RATIO,
-        rg.PROVINCE_ON_TIME_RATIO,
-        rg.LEVEL_ONLINE_RATIO,
-        rg.PROVINCE_ONLINE_RATIO,
-    ):
+    for scope, ratio in [(s, r.ratio) for s in ("level", "province") for r in ru.RATIO_ROLLUPS]:
+        name = ru.ratio_rollup(scope, ratio)
         for window in ("24h", "30d"):
             result = scenario.prom.query(f'{name}{{window="{window}"}}')
             assert result, (name, window)
             for sample in result:
                 assert 0.0 <= float(sample["value"][1]) <= 1.0, (name, sample)
-    levels = {s["metric"]["level"] for s in scenario.prom.query(rg.LEVEL_ON_TIME_RATIO)}
+    on_time = ru.ratio_rollup("level", c.ON_TIME_RATIO)
+    levels = {s["metric"]["level"] for s in scenario.prom.query(on_time)}
     assert {"province", "commune"} <= levels
+    components = {
+        s["metric"]["component"]
+        for s in scenario.prom.query(f'{sc.points("province")}{{window="month"}}')
+    }
+    assert components == {name for name, _ in c.SCORECARD_COMPONENTS}
 
 
 def _generated_recording_groups() -> list[dict[str, Any]]:
@@ -578,7 +504,8 @@ def test_dashboard_queries_parse_and_kpi_panels_have_data(scenario: Scenario) ->
             query = dashgen.expand(expr, values)
             answer = scenario.prom.query_raw(query)
             assert answer["status"] == "success", (path.name, query, answer.get("error"))
-            if any(marker in query for marker in KPI_MARKERS):
+            bases = {name.split(":")[1] if ":" in name else name for name in rg.metric_names(query)}
+            if bases & KPI_SERIES:
                 kpi[path.name] = kpi.get(path.name, 0) + 1
                 assert answer["data"]["result"], f"{path.name}: KPI panel query empty: {query}"
     assert {"ioc-wall.json", "ioc-unit.json"} <= set(kpi), kpi
@@ -594,10 +521,18 @@ def test_planted_condition_pages_the_units_supervisor(scenario: Scenario) -> Non
 
     fired = prom.wait_for_alert(ALERT, timeout=EVAL_TIMEOUT, unit=unit.id)
     # The feed grew within 15 min, so IocFeedStalled cannot inhibit it (in office hours).
-    assert not [a for a in prom.alerts() if a["labels"]["alertname"] == ra.FEED_STALLED]
+    assert not [a for a in prom.alerts() if a["labels"]["alertname"] == ak.FEED_STALLED]
     assert fired["labels"]["supervisor"] == unit.supervisor
     assert fired["labels"]["level"] == "commune"
+    assert fired["labels"]["name"] == unit.name  # joined from ioc_unit_info
     assert float(fired["value"]) == 0.5
+    notes = fired["annotations"]
+    assert notes["description"] == (
+        f"Tỷ lệ đúng hạn 24 giờ của {unit.name} ({unit.id}) là 50 %, dưới mục tiêu 95 %, "
+        f"tính trên {PLANTED} hồ sơ đã giải quyết."
+    )
+    assert notes["summary_en"] == f"On-time ratio of {unit.name} is below its target over 24h"
+    assert notes["runbook_url"] == f"http://127.0.0.1:9480/units/{unit.id}"
 
     def ours(delivery: Delivery) -> list[dict[str, Any]]:
         return [
@@ -631,4 +566,4 @@ def test_planted_condition_pages_the_units_supervisor(scenario: Scenario) -> Non
         (alert,) = ours(delivery)
         assert alert["labels"]["supervisor"] == unit.supervisor
         assert alert["labels"]["severity"] == "ticket"
-        assert alert["labels"]["feed"] == ra.FEED
+        assert alert["labels"]["feed"] == ak.FEED

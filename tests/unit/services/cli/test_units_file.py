@@ -211,6 +211,10 @@ def test_kpi_uses_the_env_registry(
         _s("ioc_online_ratio", **centre, window="7d"): 0.0,
     }
     assert {k: got.get(k) for k in expected} == expected
+    # the registry's names and targets, for every unit of it (METRICS.md v2)
+    assert got[_s("ioc_unit_target_ratio", **centre, kpi="on_time")] == 0.99
+    assert got[_s("ioc_unit_target_ratio", **alpha, kpi="on_time")] == 0.9
+    assert got[_s("ioc_unit_target_ratio", unit="zz-c-beta", level="commune", kpi="on_time")] == 0.8
     # Every receipt is at or before 07-10 10:00, outside 24h: no online ratio at all.
     assert _s("ioc_online_ratio", **alpha, window="24h") not in got
     assert _s("ioc_online_ratio", **centre, window="24h") not in got
@@ -283,16 +287,6 @@ def _generated(out: Path) -> tuple[dict[str, Any], dict[str, Any], str]:
     return yaml.safe_load(recording.read_text()), yaml.safe_load(alertmanager.read_text()), text
 
 
-def _targets(recording: Mapping[str, Any]) -> dict[str, str]:
-    """Unit → expression of its ``ioc:unit_on_time_target`` rule."""
-    (group,) = [g for g in recording["groups"] if g["name"] == "ioc-targets"]
-    return {
-        r["labels"]["unit"]: r["expr"]
-        for r in group["rules"]
-        if r["record"] == "ioc:unit_on_time_target"
-    }
-
-
 def _supervisor_matchers(config: Mapping[str, Any]) -> list[str]:
     return sorted(m for r in config["route"]["routes"] for m in r.get("matchers", []))
 
@@ -301,11 +295,8 @@ def test_rules_generate_names_the_env_units(units_env: Path, tmp_path: Path) -> 
     out = tmp_path / "deploy"
     assert main(["rules", "generate", "--out-dir", str(out)]) == 0
     recording, alertmanager, text = _generated(out)
-    assert _targets(recording) == {
-        "zz-centre": "vector(0.99)",
-        "zz-c-alpha": "vector(0.9)",
-        "zz-c-beta": "vector(0.8)",
-    }
+    # targets are the exporter's ioc_unit_target_ratio series now: no rule names a unit
+    assert "zz-" not in yaml.safe_dump(recording)
     assert 'supervisor="zz-boss"' in _supervisor_matchers(alertmanager)
     assert 'supervisor="zz-sup"' in _supervisor_matchers(alertmanager)
     assert "qn-" not in text and "sup-ha-long" not in text
@@ -316,8 +307,7 @@ def test_rules_generate_units_flag_wins_over_the_env(units_env: Path, tmp_path: 
     solo.write_text(SOLO_YAML, encoding="utf-8")
     out = tmp_path / "deploy"
     assert main(["rules", "generate", "--units", str(solo), "--out-dir", str(out)]) == 0
-    recording, alertmanager, text = _generated(out)
-    assert _targets(recording) == {"yy-solo": "vector(0.95)"}
+    _, alertmanager, text = _generated(out)
     assert 'supervisor="yy-sup"' in _supervisor_matchers(alertmanager)
     assert "zz-" not in text
 
@@ -395,7 +385,12 @@ def demo_spawns(
 
 
 def _demo_files(spawned: Mapping[str, Mapping[str, str] | None]) -> dict[str, str | None]:
-    assert sorted(spawned) == ["demo-exporter.log", "demo-simulator.log", "demo-worker.log"]
+    assert sorted(spawned) == [
+        "demo-exporter.log",
+        "demo-simulator.log",
+        "demo-wall.log",
+        "demo-worker.log",
+    ]
     return {name: (env or {}).get("IOC_UNITS_FILE") for name, env in spawned.items()}
 
 

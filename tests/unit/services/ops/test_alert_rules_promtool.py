@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from ioc_monitor.registry import load_registry
-from services.ops import alerts as ra
+from services.ops import alertkit as ak
+from services.ops import alertmanager as am
 from services.ops import rules as rg
 
 REPO = Path(__file__).resolve().parents[4]
@@ -99,7 +100,7 @@ def _route(labels: dict[str, str], receiver: str) -> subprocess.CompletedProcess
 
 def _kpi(alertname: str, unit: str, supervisor: str | None, severity: str) -> dict[str, str]:
     labels = {"alertname": alertname, "unit": unit, "level": "commune", "severity": severity}
-    labels |= {"category": ra.CATEGORY_KPI, "feed": ra.FEED}
+    labels |= {"category": ak.CATEGORY_KPI, "feed": ak.FEED}
     return labels | ({"supervisor": supervisor} if supervisor else {})
 
 
@@ -118,6 +119,12 @@ ROUTES = [
         _kpi("IocUnitOverdue", "some-unit", None, "ticket"),
         "ioc-ops",
         id="unit-without-supervisor-to-ops",
+    ),
+    pytest.param(
+        _kpi("IocSatisfactionLow30d", "qn-c-hong-gai", "sup-ha-long", "ticket")
+        | {"name": "Trung tâm Phục vụ hành chính công phường Hồng Gai", "window": "30d"},
+        "supervisor-sup-ha-long",
+        id="new-alert-with-name-to-supervisor",
     ),
     pytest.param(
         {"alertname": "IocFeedStalled", "severity": "page", "category": "pipeline", "feed": "ioc"},
@@ -150,5 +157,5 @@ def test_amtool_routes_every_supervisor_of_the_registry() -> None:
     assert supervisors
     for supervisor, units in supervisors.items():
         labels = _kpi("IocOnTimeBelowTarget24h", units[0], supervisor, "ticket")
-        proc = _route(labels, ra.supervisor_receiver(supervisor))
+        proc = _route(labels, am.supervisor_receiver(supervisor))
         assert proc.returncode == 0, (supervisor, proc.stdout + proc.stderr)

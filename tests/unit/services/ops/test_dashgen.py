@@ -7,6 +7,7 @@ not part of the local stack).
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,10 +20,11 @@ from pydantic import SecretStr
 
 from ioc_monitor import catalogue as c
 from ioc_monitor.errors import IocError
-from ioc_monitor.registry import load_registry
 from services.cli.main import main
 from services.ops import dashboards as dashgen
+from services.ops import rollups as ru
 from services.ops import rules as rg
+from services.ops import scorecard as sc
 from services.ops.grafana import GrafanaSettings
 
 REPO = Path(__file__).resolve().parents[4]
@@ -41,8 +43,9 @@ def _walk(node: Any) -> Iterator[Any]:
 
 
 def _known_names() -> set[str]:
-    recorded = rg.recorded_names(rg.recording_groups(load_registry()))
+    recorded = rg.recorded_names(rg.recording_groups())
     catalogue = {spec.name for spec in (*c.CATALOGUE, *c.EXPORTER_METRICS)}
+    catalogue |= {spec.name for spec in c.PIPELINE_HEALTH_METRICS}
     return catalogue | recorded | {"up"}
 
 
@@ -72,6 +75,11 @@ def test_every_panel_query_uses_known_metrics() -> None:
             used |= names
     # every KPI and pipeline metric of the catalogue is shown somewhere
     assert {spec.name for spec in (*c.CATALOGUE, *c.EXPORTER_METRICS)} <= used
+    # and every ratio roll-up and the scorecard roll-ups
+    for scope in ("level", "province"):
+        assert {ru.ratio_rollup(scope, r.ratio) for r in ru.RATIO_ROLLUPS} <= used, scope
+        assert sc.points(scope) in used
+    assert ru.rollup("level", c.DUE_SOON) in used and ru.rollup("province", c.DUE_SOON) in used
 
 
 def test_datasource_is_the_provisioned_one() -> None:
@@ -96,12 +104,66 @@ def test_dashboard_structure() -> None:
             assert pos["x"] + pos["w"] <= 24
     unit_var = boards["ioc-unit"]["templating"]["list"][0]
     assert unit_var["name"] == "unit"
-    assert unit_var["query"]["query"] == "label_values(ioc_dossiers_received_total, unit)"
+    assert unit_var["query"]["query"] == "query_result(ioc_unit_info)"
+    assert unit_var["regex"] == '/name="(?<text>[^"]*)".*unit="(?<value>[^"]*)"/'
     wall = dashgen.panel_queries(boards["ioc-wall"])
-    assert any(rg.PROVINCE_ON_TIME_RATIO in q for q in wall)
-    assert any(rg.LEVEL_ONLINE_RATIO in q for q in wall)
+    assert any(ru.ratio_rollup("province", c.ON_TIME_RATIO) in q for q in wall)
+    assert any(ru.ratio_rollup("level", c.ONLINE_RATIO) in q for q in wall)
+    wall_vars = [v["name"] for v in boards["ioc-wall"]["templating"]["list"]]
+    assert wall_vars == ["window", "period", "level"]
+    period = boards["ioc-wall"]["templating"]["list"][1]
+    assert period["query"] == "month,quarter,year" and period["current"]["value"] == "month"
     pipeline = dashgen.panel_queries(boards["ioc-pipeline"])
     assert "time() - ioc_event_watermark_timestamp_seconds" in pipeline
+
+
+VIETNAMESE = re.compile(r"[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]")
+
+
+def test_titles_are_vietnamese_descriptions_english() -> None:
+    for board in dashgen.generate().values():
+        assert VIETNAMESE.search(board["title"].lower()), board["uid"]
+        for panel in dashgen._panels(board["panels"]):
+            title = panel["title"]
+            if panel["type"] == "row":
+                assert title, board["uid"]
+                continue
+            assert VIETNAMESE.search(title.lower()), (board["uid"], title)
+            assert panel["description"] and panel["description"].isascii(), title
+
+
+def test_units_are_shown_by_name() -> None:
+    join = "* on (unit, level) group_left (name) ioc_unit_info"
+    boards = {d["uid"]: d for d in dashgen.generate().values()}
+    wall = boards["ioc-wall"]
+    per_unit = [
+        (panel, target["expr"])
+        for panel in dashgen._panels(wall["panels"])
+        for target in panel.get("targets", [])
+        if panel.get("type") in {"table", "bargauge", "timeseries"}
+        and "unit" in target["expr"]
+        and "$level" in target["expr"]
+    ]
+    assert per_unit
+    for panel, expr in per_unit:
+        assert join in expr, (panel["title"], expr)
+        legend = {t.get("legendFormat") for t in panel["targets"]}
+        assert panel["type"] == "table" or legend == {"{{name}}"}, panel["title"]
+    table = next(p for p in dashgen._panels(wall["panels"]) if p["type"] == "table")
+    assert table["transformations"][1]["options"]["renameByName"]["name"] == "Tên đơn vị"
+
+
+def test_scorecard_panels() -> None:
+    boards = {d["uid"]: d for d in dashgen.generate().values()}
+    wall = "\n".join(dashgen.panel_queries(boards["ioc-wall"]))
+    unit = "\n".join(dashgen.panel_queries(boards["ioc-unit"]))
+    assert sc.share(sc.points("province"), 'window="$period"', ()) in wall
+    assert sc.share(sc.points("level"), 'window="$period"', ("level",)) in wall
+    assert 'level:ioc_scorecard_points:window{window="$period"}' in wall
+    share = sc.share("ioc_scorecard_points", 'window="$period",level=~"$level"', ("unit", "level"))
+    assert f"topk(10, ({share})" in wall and f"bottomk(10, ({share})" in wall
+    assert sc.share("ioc_scorecard_points", 'unit="$unit",window="$period"', ()) in unit
+    assert 'ioc_scorecard_points{unit="$unit",window="$period"}' in unit
 
 
 def test_panel_queries_descend_into_rows() -> None:

@@ -1,4 +1,4 @@
-"""Generated Prometheus rules and Alertmanager config (services.ops.rules, rulegen_alerts)."""
+"""Generated Prometheus rules and Alertmanager config (services.ops.rules and its parts)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ import yaml
 from ioc_monitor import catalogue as c
 from ioc_monitor.registry import load_registry, parse_registry
 from services.cli.main import main
+from services.ops import alertkit as ak
+from services.ops import alertmanager as am
 from services.ops import alerts as ra
+from services.ops import rollups as ru
 from services.ops import rules as rg
+from services.ops import scorecard as sc
+from services.ops import slo
 
 REPO = Path(__file__).resolve().parents[4]
 DEPLOY = REPO / "deploy"
@@ -81,35 +86,93 @@ def test_every_referenced_metric_exists(files: dict[Path, str]) -> None:
         for group in _load(files[relative])["groups"]
         for rule in group["rules"]
     ]
-    templated = re.findall(r'printf "([\w:]+)\{', files[rg.ALERTS_FILE])
+    templated = re.findall(r"printf `([^`]*)`", files[rg.ALERTS_FILE])
     assert templated, "annotations should look up the unit targets"
-    found: set[str] = set(templated)
-    for expr in exprs:
+    found: set[str] = set()
+    for expr in [*exprs, *templated]:
         found |= rg.metric_names(expr)
     assert found - known == set()
+    assert c.UNIT_TARGET_RATIO.name in set().union(*(rg.metric_names(t) for t in templated))
     # and the regex really sees the names: every catalogue KPI is used somewhere
     assert {c.ON_TIME_RATIO.name, c.COMPLETED_TOTAL.name, c.EVENTS_REJECTED.name} <= found
+    assert {c.UNIT_INFO.name, c.UNIT_TARGET_RATIO.name, c.SATISFACTION_RATIO.name} <= found
 
 
 def test_metric_names_parser() -> None:
     expr = (
         "sum by (unit, level) "
         '(rate(ioc_dossiers_completed_total{timeliness="late",x="ioc_no"}[5m]))'
-        " / on (unit) group_left (supervisor) ioc:unit_on_time_target"
+        ' / on (unit) group_left (supervisor) ioc_unit_target_ratio{kpi="on_time"}'
         ' and up{job="ioc-exporter"} > 14.4e0 or vector(time() + 25200) + $window_var'
+        " + level:ioc_scorecard_points:window"
     )
     assert rg.metric_names(expr) == {
         "ioc_dossiers_completed_total",
-        "ioc:unit_on_time_target",
+        "ioc_unit_target_ratio",
+        "level:ioc_scorecard_points:window",
         "up",
     }
 
 
 def test_record_names_follow_the_convention(files: dict[Path, str]) -> None:
     recorded = rg.recorded_names(_load(files[rg.RECORDING_FILE])["groups"])
-    assert {rg.LEVEL_ON_TIME_RATIO, rg.PROVINCE_ON_TIME_RATIO, ra.UNIT_ON_TIME_TARGET} <= recorded
     assert all(re.fullmatch(r"[a-z]+:[a-z0-9_]+(:[a-z0-9_]+)?", name) for name in recorded)
-    assert {ra.error_ratio(r) for r in ra.ERROR_RATIO_RANGES} <= recorded
+    assert {slo.error_ratio(r) for r in slo.ERROR_RATIO_RANGES} <= recorded
+    assert {slo.completed_increase(r) for r in ("1h", "6h", "3d")} <= recorded
+    assert {sc.points("level"), sc.points("province")} <= recorded
+
+
+def test_every_ratio_and_count_is_rolled_up(files: dict[Path, str]) -> None:
+    recorded = rg.recorded_names(_load(files[rg.RECORDING_FILE])["groups"])
+    ratios = {c.ON_TIME_RATIO, c.ONLINE_RATIO, c.DIGITIZED_RATIO, c.ONLINE_PAYMENT_RATIO}
+    ratios |= {c.MULTI_VISIT_RATIO, c.SATISFACTION_RATIO}
+    assert {r.ratio for r in ru.RATIO_ROLLUPS} == ratios
+    for scope in ("level", "province"):
+        assert {ru.ratio_rollup(scope, r) for r in ratios} <= recorded
+        assert f"{scope}:ioc_digitized_ratio:window" in recorded
+    counts = {
+        c.WINDOW_RECEIVED, c.WINDOW_COMPLETED, c.WINDOW_DIGITIZED, c.WINDOW_COMPLETED_WITH_FEE,
+        c.WINDOW_PAID_ONLINE, c.WINDOW_MULTI_VISIT, c.WINDOW_RATED, c.IN_PROGRESS, c.OVERDUE,
+        c.DUE_SOON, c.RECEIVED_TOTAL, c.COMPLETED_TOTAL, c.REFUSED_TOTAL, c.DIGITIZED_TOTAL,
+        c.COMPLETED_WITH_FEE_TOTAL, c.PAID_ONLINE_TOTAL, c.MULTI_VISIT_TOTAL, c.RATED_TOTAL,
+    }  # fmt: skip
+    assert set(ru.rolled_up()) == counts
+    for spec in counts:
+        assert {ru.rollup("level", spec), ru.rollup("province", spec)} <= recorded, spec.name
+    assert ru.rollup("level", c.RATED_TOTAL) == "level:ioc_dossiers_rated:rate5m"
+    assert ru.rollup("province", c.DUE_SOON) == "province:ioc_dossiers_due_soon:sum"
+
+
+def test_scorecard_rollups_one_rule_per_window_and_component(files: dict[Path, str]) -> None:
+    groups = {g["name"]: g for g in _load(files[rg.RECORDING_FILE])["groups"]}
+    for scope in ("level", "province"):
+        rules = groups[f"ioc-scorecard-{scope}"]["rules"]
+        assert {r["record"] for r in rules} == {f"{scope}:ioc_scorecard_points:window"}
+        keys = [(r["labels"]["window"], r["labels"]["component"]) for r in rules]
+        assert sorted(keys) == sorted(
+            (w, k) for w in ("month", "quarter", "year") for k, _ in c.SCORECARD_COMPONENTS
+        )
+        for rule in rules:
+            expr = rule["expr"]
+            # computed from counts, never from the units' points or averages
+            assert c.SCORECARD_POINTS.name not in expr and "avg" not in expr
+            assert f'window="{rule["labels"]["window"]}"' in expr
+            assert "> 0" in expr  # no series when the denominator is 0
+            weight = dict(c.SCORECARD_COMPONENTS)[rule["labels"]["component"]]
+            assert expr.startswith(f"{weight} * ")
+            by = "sum by (level) (" if scope == "level" else "sum("
+            assert by in expr
+
+
+def test_scorecard_share_divides_by_exposed_weights() -> None:
+    expr = sc.share("ioc_scorecard_points", 'window="month"', ("unit", "level"))
+    total, weights = expr.split("\n/ ")
+    assert total == 'sum by (unit, level) (ioc_scorecard_points{window="month"})'
+    for name, weight in c.SCORECARD_COMPONENTS:
+        term = f'0 * ioc_scorecard_points{{window="month",component="{name}"}} + {weight}'
+        assert term in weights
+    assert weights.startswith("sum by (unit, level) (") and weights.count(" or ") == 4
+    assert sc.total(sc.points("province"), "", ()) == "sum(province:ioc_scorecard_points:window)"
 
 
 def test_ratios_are_never_averaged(files: dict[Path, str]) -> None:
@@ -122,23 +185,28 @@ def test_ratios_are_never_averaged(files: dict[Path, str]) -> None:
                 assert "or 0 *" in rule["expr"]  # a real 0 stays 0
 
 
-def test_targets_follow_the_registry(files: dict[Path, str]) -> None:
+def test_no_rule_per_unit(files: dict[Path, str]) -> None:
     registry = load_registry()
-    groups = {g["name"]: g for g in _load(files[rg.RECORDING_FILE])["groups"]}
-    targets = {(r["record"], r["labels"]["unit"]): r for r in groups["ioc-targets"]["rules"]}
+    rules_text = files[rg.RECORDING_FILE] + files[rg.ALERTS_FILE]
     for unit in registry:
-        rule = targets[(ra.UNIT_ON_TIME_TARGET, unit.id)]
-        assert rule["expr"] == f"vector({unit.on_time_target!r})"
-        assert rule["labels"] == {
-            "unit": unit.id,
-            "level": unit.level,
-            "supervisor": unit.supervisor,
-        }
-        assert (
-            targets[(ra.UNIT_ONLINE_TARGET, unit.id)]["expr"] == f"vector({unit.online_target!r})"
-        )
-        assert targets[(ra.UNIT_INFO, unit.id)]["expr"] == "vector(1)"
-    assert len(targets) == 3 * len(registry)
+        assert f'"{unit.id}"' not in rules_text and f"unit: {unit.id}" not in rules_text
+    small = rg.generate(parse_registry(SMALL_REGISTRY))
+    assert small[rg.RECORDING_FILE] == files[rg.RECORDING_FILE]
+    assert small[rg.ALERTS_FILE] == files[rg.ALERTS_FILE]
+    assert "ioc-targets" not in {g["name"] for g in _load(files[rg.RECORDING_FILE])["groups"]}
+    assert "ioc:unit_" not in rules_text
+
+
+def test_targets_come_from_the_exporter(alerts: list[dict[str, Any]]) -> None:
+    by_name = {rule["alert"]: rule for rule in alerts}
+    on_time = 'on (unit, level) group_left () ioc_unit_target_ratio{kpi="on_time"}'
+    for name in ("IocOnTimeBelowTarget24h", "IocOnTimeBelowTarget30d"):
+        assert on_time in by_name[name]["expr"], name
+    online = 'on (unit, level) group_left () ioc_unit_target_ratio{kpi="online"}'
+    assert online in by_name["IocOnlineBelowTarget30d"]["expr"]
+    budget = '(1 - ioc_unit_target_ratio{kpi="on_time"})'
+    for name in ("IocOnTimeBudgetBurnFast", "IocOnTimeBudgetBurnSlow"):
+        assert budget in by_name[name]["expr"], name
 
 
 def test_every_alert_carries_feed_severity_and_category(alerts: list[dict[str, Any]]) -> None:
@@ -146,13 +214,63 @@ def test_every_alert_carries_feed_severity_and_category(alerts: list[dict[str, A
     names = [rule["alert"] for rule in alerts]
     assert len(names) == len(set(names))
     for rule in alerts:
-        labels = rule["labels"]
-        assert labels["feed"] == ra.FEED, rule["alert"]
+        labels, notes = rule["labels"], rule["annotations"]
+        assert labels["feed"] == ak.FEED, rule["alert"]
         assert labels["severity"] in {"page", "ticket"}, rule["alert"]
-        assert labels["category"] in {ra.CATEGORY_KPI, ra.CATEGORY_PIPELINE}, rule["alert"]
-        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
-        if labels["category"] == ra.CATEGORY_KPI:
-            assert "group_left (supervisor)" in rule["expr"], rule["alert"]
+        assert labels["category"] in {ak.CATEGORY_KPI, ak.CATEGORY_PIPELINE}, rule["alert"]
+        for key in ("summary", "description", "summary_en", "description_en"):
+            assert notes[key], (rule["alert"], key)
+        assert notes["summary"] != notes["summary_en"], rule["alert"]  # Vietnamese first
+        assert re.search(r"[ạảãàáâậầấẩẫăắằặẳẵđệềếểễộồốổỗơờớợởỡưừứựửữịìíỉĩọỏòóụủùúỳýỷỹ]",
+                         notes["description"].lower()), rule["alert"]  # fmt: skip
+        if labels["category"] == ak.CATEGORY_KPI:
+            join = "* on (unit, level) group_left (name, supervisor) ioc_unit_info"
+            assert rule["expr"].endswith(join), rule["alert"]
+            assert notes["runbook_url"] == "http://127.0.0.1:9480/units/{{ $labels.unit }}"
+            assert "{{ $labels.name }}" in notes["summary"] + notes["description"]
+        else:
+            assert "runbook_url" not in notes
+
+
+KPI_ALERTS = {
+    "IocOnTimeBelowTarget24h",
+    "IocOnTimeBelowTarget30d",
+    "IocOnTimeBudgetBurnFast",
+    "IocOnTimeBudgetBurnSlow",
+    "IocUnitOverdue",
+    "IocOnlineBelowTarget30d",
+    "IocMultiVisitHigh30d",
+    "IocSatisfactionLow30d",
+}
+
+
+def test_every_ratio_alert_has_a_minimum_volume(alerts: list[dict[str, Any]]) -> None:
+    kpi = {r["alert"]: r["expr"] for r in alerts if r["labels"]["category"] == ak.CATEGORY_KPI}
+    assert set(kpi) == KPI_ALERTS
+    guards = {
+        "IocOnTimeBelowTarget24h": ("completed", "24h", 20),
+        "IocOnTimeBelowTarget30d": ("completed", "30d", 30),
+        "IocOnlineBelowTarget30d": ("received", "30d", 30),
+        "IocMultiVisitHigh30d": ("completed", "30d", 30),
+        "IocSatisfactionLow30d": ("rated", "30d", 20),
+    }
+    for name, (counts, window, minimum) in guards.items():
+        guard = f'(ioc_window_dossiers_{counts}{{window="{window}"}}) >= {minimum}'
+        assert f"and on (unit, level)\n  sum by (unit, level) {guard}" in kpi[name], name
+    fast, slow = kpi["IocOnTimeBudgetBurnFast"], kpi["IocOnTimeBudgetBurnSlow"]
+    assert "unit:ioc_dossiers_completed:increase1h >= 20" in fast
+    assert "unit:ioc_dossiers_completed:increase6h >= 20" in fast
+    assert "unit:ioc_dossiers_completed:increase3d >= 20" in slow
+    overdue = kpi["IocUnitOverdue"]
+    assert "ioc_dossiers_overdue >= 10" in overdue
+    assert "(0.05 * ioc_dossiers_in_progress)" in overdue
+
+
+def test_multi_visit_thresholds_per_level(alerts: list[dict[str, Any]]) -> None:
+    assert dict(ra.MULTI_VISIT_MAX) == {"province": 0.02, "district": 0.05, "commune": 0.05}
+    (rule,) = [r for r in alerts if r["alert"] == "IocMultiVisitHigh30d"]
+    assert 'ioc_multi_visit_ratio{window="30d",level=~"province"} > 0.02' in rule["expr"]
+    assert 'ioc_multi_visit_ratio{window="30d",level=~"district|commune"} > 0.05' in rule["expr"]
 
 
 def test_inhibition_source_and_targets_carry_feed(
@@ -164,20 +282,20 @@ def test_inhibition_source_and_targets_carry_feed(
     # a label missing on both sides counts as equal: both sides must require the label
     assert 'feed=~".+"' in inhibit["source_matchers"]
     assert 'feed=~".+"' in inhibit["target_matchers"]
-    assert f'alertname="{ra.FEED_STALLED}"' in inhibit["source_matchers"]
+    assert f'alertname="{ak.FEED_STALLED}"' in inhibit["source_matchers"]
     by_name = {rule["alert"]: rule for rule in alerts}
-    source = by_name[ra.FEED_STALLED]
-    targets = [r for r in alerts if r["labels"]["category"] == ra.CATEGORY_KPI]
-    assert len(targets) >= 5
+    source = by_name[ak.FEED_STALLED]
+    targets = [r for r in alerts if r["labels"]["category"] == ak.CATEGORY_KPI]
+    assert len(targets) >= 8
     for rule in [source, *targets]:
-        assert rule["labels"]["feed"] == ra.FEED
-    assert source["labels"]["category"] != ra.CATEGORY_KPI  # never inhibits itself
+        assert rule["labels"]["feed"] == ak.FEED
+    assert source["labels"]["category"] != ak.CATEGORY_KPI  # never inhibits itself
 
 
 def test_alertmanager_routes_every_supervisor(files: dict[Path, str]) -> None:
     config = _load(files[rg.ALERTMANAGER_FILE])
     route = config["route"]
-    assert route["receiver"] == ra.OPS_RECEIVER
+    assert route["receiver"] == am.OPS_RECEIVER
     assert route["group_by"] == ["alertname", "unit"]
     supervisors = load_registry().supervisors()
     by_receiver = {r["receiver"]: r["matchers"] for r in route["routes"][1:]}
@@ -216,7 +334,8 @@ def test_cli_generate_and_check_other_registry(
     units.write_text(SMALL_REGISTRY, encoding="utf-8")
     out = tmp_path / "deploy"
     argv = ["rules", "generate", "--units", str(units), "--out-dir", str(out)]
-    assert main([*argv, "--webhook-base", "https://hooks.example/am/"]) == 0
+    wall = ["--wall-url", "https://wall.example/ioc/"]
+    assert main([*argv, "--webhook-base", "https://hooks.example/am/", *wall]) == 0
     assert capsys.readouterr().out.split() == [
         str(out / rg.RECORDING_FILE),
         str(out / rg.ALERTS_FILE),
@@ -230,9 +349,15 @@ def test_cli_generate_and_check_other_registry(
         "https://hooks.example/am/sup_2",
     ]
     recording = (out / rg.RECORDING_FILE).read_text(encoding="utf-8")
-    assert "vector(0.9)" in recording and "vector(0.5)" in recording
+    assert "u-c1" not in recording  # no rule per unit: targets come from the exporter
     registry = parse_registry(SMALL_REGISTRY)
     assert recording == rg.generate(registry)[rg.RECORDING_FILE]
+    written = _load((out / rg.ALERTS_FILE).read_text(encoding="utf-8"))
+    runbooks = {r["annotations"].get("runbook_url") for g in written["groups"] for r in g["rules"]}
+    assert runbooks == {"https://wall.example/ioc/units/{{ $labels.unit }}", None}
+    assert (out / rg.ALERTS_FILE).read_text(encoding="utf-8") == rg.generate(
+        registry, "https://hooks.example/am/", "https://wall.example/ioc"
+    )[rg.ALERTS_FILE]
     assert main(["rules", "check", "--out-dir", str(out)]) == 0
     assert "SUCCESS" in capsys.readouterr().out
 
