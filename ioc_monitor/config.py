@@ -295,6 +295,19 @@ class RedisSettings(BaseSettings):
         return self
 
 
+def _shard(value: str) -> str:
+    """Check ``k/n`` with 0 ≤ k < n."""
+    if not re.fullmatch(r"\d{1,4}/\d{1,4}", value):
+        raise ValueError(f"must be k/n, e.g. 0/4, got {value!r}")
+    k, n = (int(x) for x in value.split("/"))
+    if not 0 <= k < n:
+        raise ValueError(f"must be k/n with 0 <= k < n, got {value!r}")
+    return value
+
+
+Shard = Annotated[str, AfterValidator(_shard)]
+
+
 class ExporterSettings(BaseSettings):
     """The Prometheus exporter (env prefix ``IOC_EXPORTER_``).
 
@@ -302,6 +315,9 @@ class ExporterSettings(BaseSettings):
         addr: Bind address of ``/metrics``. Default ``127.0.0.1``.
         port: TCP port. Default 9464.
         clock: ``wall`` (live operations) or ``event`` (replays). Default ``wall``.
+        shard: ``k/n`` (``IOC_EXPORTER_SHARD``): serve shard k of n (kube-state-metrics'
+            sharding: a stable subset of the units; the pipeline series on shard 0).
+            Default ``0/1``, everything.
     """
 
     model_config = SettingsConfigDict(env_prefix="IOC_EXPORTER_", frozen=True, extra="ignore")
@@ -309,6 +325,13 @@ class ExporterSettings(BaseSettings):
     addr: BindAddr = "127.0.0.1"
     port: int = Field(default=DEFAULT_EXPORTER_PORT, ge=1, le=65535)
     clock: Literal["wall", "event"] = "wall"
+    shard: Shard = "0/1"
+
+    @property
+    def shard_k_n(self) -> tuple[int, int]:
+        """:attr:`shard` as ``(k, n)``."""
+        k, n = self.shard.split("/")
+        return int(k), int(n)
 
 
 class UnitsSettings(BaseSettings):
