@@ -1,10 +1,22 @@
-"""The dossier-event simulator: seeded, reproducible streams of EVENTS.md v1 messages.
+"""The dossier-event simulator: seeded, reproducible streams of EVENTS.md v2 messages.
 
 Arrivals are drawn day by day for every simulated unit; each dossier's whole life is
-planned at once (:func:`services.simulate.model.plan_dossier`) and its events wait in a
+planned at once (:func:`services.simulate.life.plan_dossier`) and its events wait in a
 heap until the stream reaches their time, so memory depends on how many dossiers are
 open at once, never on how many days are simulated. The output is ordered by
 ``occurred_at`` (ties in planning order) and, for the same arguments, byte-identical.
+
+Every event from the receipt on carries ``fee_required``, ``digitized`` (judged at
+receipt) and, for a dossier with a fee once it is settled, ``paid_online``; every event
+carries ``visits``; some carry ``rating`` (see :mod:`services.simulate.life`).
+
+Slipping units: ``SimConfig.slip`` names units whose dossiers received from
+``SimConfig.slip_after`` simulated seconds after the start on are handled by the
+slipping profile (:func:`services.simulate.model.slipping`: 72% on time in the long run,
+about 80% over the first weeks, many overdue, ~62% satisfied, more trips); every other
+unit stays healthy. Arrivals are drawn from one seeded generator and each unit's
+dossiers from a generator of its own, so slipping a unit changes no event of the other
+units (nor the unit's own dossiers received before ``slip_after``).
 """
 
 from __future__ import annotations
@@ -14,29 +26,27 @@ import itertools
 import math
 import random
 import time
-import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Any, Final
 
 from ioc_monitor.registry import Unit, UnitRegistry
 from ioc_monitor.timeutil import LOCAL_OFFSET_S, day_of
+from services.simulate.life import Dossier, Step, new_dossier, plan_dossier
 from services.simulate.model import (
     CATALOGUE,
     DAY_S,
     PROFILES,
-    Dossier,
     LevelProfile,
     Procedure,
-    Step,
     arrival_seconds,
-    plan_dossier,
     poisson,
+    slipping,
     weekday_of,
 )
 from services.simulate.noise import add_noise
+from services.simulate.wire import event_record
 
 __all__ = [
     "DEFAULT_START",
@@ -50,6 +60,7 @@ __all__ = [
     "live_lines",
     "records",
     "simulate",
+    "simulated_levels",
     "to_local",
 ]
 
@@ -61,12 +72,7 @@ DEFAULT_START: Final = datetime(2025, 7, 1, tzinfo=LOCAL_TZ)
 _REFORM: Final = datetime(2025, 7, 1, tzinfo=LOCAL_TZ)
 #: The earliest a ``submitted`` event precedes its receipt is less than this (seconds).
 _MAX_LEAD_S: Final = DAY_S
-_STATUS_NAMES: Final = (
-    "", "submitted", "received", "refused", "processing", "supplement_requested",
-    "fee_requested", "withdrawn", "stopped", "decided", "returned",
-)  # fmt: skip
 _LEVEL_CODE: Final = {"province": 21, "district": 30, "commune": 40}
-_ID_NAMESPACE: Final = uuid.UUID("6f0c7d5e-5b1a-4f7e-9a41-2a3c1e0b7d21")
 
 
 def to_local(moment: datetime) -> int:
@@ -115,6 +121,13 @@ class SimConfig:
         catalogue: Procedures. Default :data:`services.simulate.model.CATALOGUE`.
         run_tag: Mixed into event ids (live runs use their start time so two runs of the
             same seed do not share ids). Default empty.
+        slip: Ids of units that slip: their dossiers received from ``slip_after`` on
+            follow the slipping profile. Default none. Every id must be a simulated unit
+            of the registry (else :func:`simulate` raises ``ValueError``).
+        slip_after: Simulated seconds after ``start`` from which the ``slip`` units
+            slip, >= 0. Default 0 (from the start).
+        slip_profiles: Slipping behaviour per level; None (default) derives it from
+            ``profiles`` with :func:`services.simulate.model.slipping`.
     """
 
     seed: int = 1
@@ -126,6 +139,9 @@ class SimConfig:
     profiles: Mapping[str, LevelProfile] = field(default_factory=lambda: PROFILES)
     catalogue: tuple[Procedure, ...] = CATALOGUE
     run_tag: str = ""
+    slip: Collection[str] = ()
+    slip_after: float = 0.0
+    slip_profiles: Mapping[str, LevelProfile] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +169,38 @@ class _Desk:
     weight: float
     procedures: tuple[Procedure, ...]
     proc_weights: tuple[float, ...]
+    rng: random.Random
+    slip_profile: LevelProfile | None = None
+
+
+def _slip_profile(cfg: SimConfig, level: str) -> LevelProfile:
+    if cfg.slip_profiles is not None and level in cfg.slip_profiles:
+        return cfg.slip_profiles[level]
+    return slipping(cfg.profiles[level])
+
+
+def simulated_levels(units: UnitRegistry, cfg: SimConfig) -> frozenset[str]:
+    """Return the unit levels a simulation covers.
+
+    Args:
+        units: The unit registry.
+        cfg: What to simulate.
+
+    Returns:
+        ``cfg.levels``; when None, :func:`default_levels` of ``cfg.start``, or every
+        level of the registry when it has no unit of those.
+    """
+    if cfg.levels is not None:
+        return frozenset(cfg.levels)
+    levels = default_levels(cfg.start)
+    if not any(u.level in levels for u in units):
+        levels = frozenset(u.level for u in units)
+    return levels
 
 
 def _desks(units: UnitRegistry, cfg: SimConfig, rng: random.Random) -> list[_Desk]:
-    levels = set(cfg.levels) if cfg.levels is not None else set(default_levels(cfg.start))
-    if cfg.levels is None and not any(u.level in levels for u in units):
-        levels = {u.level for u in units}
+    levels = simulated_levels(units, cfg)
+    slip = set(cfg.slip)
     desks = []
     for index, unit in enumerate(units):
         if unit.level not in levels or unit.level not in cfg.profiles:
@@ -169,7 +211,13 @@ def _desks(units: UnitRegistry, cfg: SimConfig, rng: random.Random) -> list[_Des
             continue
         spread = profile.unit_spread
         weight = rng.lognormvariate(-spread * spread / 2, spread) if spread > 0 else 1.0
-        desks.append(_Desk(unit, index, profile, weight, procs, tuple(p.weight for p in procs)))
+        desk_rng = random.Random(f"desk:{cfg.seed}:{unit.id}")
+        slipped = _slip_profile(cfg, unit.level) if unit.id in slip else None
+        desks.append(_Desk(unit, index, profile, weight, procs, tuple(p.weight for p in procs),
+                           desk_rng, slipped))  # fmt: skip
+    missing = slip - {d.unit.id for d in desks}
+    if missing:
+        raise ValueError(f"slipping units not simulated: {', '.join(sorted(missing))}")
     for level in levels:  # weights average 1 per level: the level's volume is as profiled
         same = [d for d in desks if d.unit.level == level]
         mean = sum(d.weight for d in same) / len(same) if same else 1.0
@@ -183,32 +231,11 @@ def _unit_code(desk: _Desk) -> str:
     return f"{i // 100:03d}.{i % 100:02d}.{_LEVEL_CODE.get(desk.unit.level, 50)}.H41"
 
 
-def _new_dossier(rng: random.Random, desk: _Desk, arrival: int, number: int) -> Dossier:
-    profile = desk.profile
-    proc = rng.choices(desk.procedures, desk.proc_weights)[0]
-    r = rng.random()
-    mode: str | None = None
-    if r < profile.online:
-        channel = "online"
-        mode = "full" if rng.random() < profile.online_full else "partial"
-    elif r < profile.online + profile.postal:
-        channel = "postal"
-    else:
-        channel = "in_person"
-    refused = rng.random() < profile.refused
-    paid = (rng.random() < (0.8 if channel == "online" else 0.2)) if proc.fee else None
-    digitized = rng.random() < (0.97 if channel == "online" else 0.6)
+def _new_dossier(desk: _Desk, profile: LevelProfile, arrival: int, number: int) -> Dossier:
+    proc = desk.rng.choices(desk.procedures, desk.proc_weights)[0]
     yymmdd = day_of(arrival // DAY_S).strftime("%y%m%d")
-    return Dossier(
-        dossier_id=f"{_unit_code(desk)}-{yymmdd}-{number:04d}",
-        unit_id=desk.unit.id,
-        procedure=proc,
-        channel=channel,
-        online_mode=mode,
-        received_at=None if refused else arrival,
-        paid_online=paid,
-        digitized=digitized,
-    )
+    dossier_id = f"{_unit_code(desk)}-{yymmdd}-{number:04d}"
+    return new_dossier(desk.rng, profile, dossier_id, desk.unit.id, proc, arrival)
 
 
 def _arrivals(
@@ -238,10 +265,14 @@ def simulate(units: UnitRegistry, cfg: SimConfig) -> Iterator[SimEvent]:
 
     Yields:
         The events; the stream ends with the period (or never, without an end).
+
+    Raises:
+        ValueError: ``cfg.slip`` names a unit that is not simulated.
     """
     rng = random.Random(cfg.seed)
     desks = _desks(units, cfg, rng)
     start = to_local(cfg.start)
+    slip_from = start + math.ceil(cfg.slip_after)
     end = start + round(cfg.days * DAY_S) if cfg.days is not None and cfg.dossiers is None else None
     limit = cfg.dossiers
     heap: list[tuple[int, int, SimEvent]] = []
@@ -261,8 +292,11 @@ def simulate(units: UnitRegistry, cfg: SimConfig) -> Iterator[SimEvent]:
                 made += 1
                 counters[d] = counters.get(d, 0) + 1
                 desk = desks[d]
-                dossier = _new_dossier(rng, desk, arrival, counters[d])
-                steps = plan_dossier(rng, desk.profile, dossier, arrival, start)
+                profile = desk.profile
+                if desk.slip_profile is not None and arrival >= slip_from:
+                    profile = desk.slip_profile
+                dossier = _new_dossier(desk, profile, arrival, counters[d])
+                steps = plan_dossier(desk.rng, profile, dossier, arrival, start)
                 for i, step in enumerate(steps):
                     ev = SimEvent(dossier, step, i, i == len(steps) - 1)
                     heapq.heappush(heap, (step.t, next(seq), ev))
@@ -275,54 +309,6 @@ def simulate(units: UnitRegistry, cfg: SimConfig) -> Iterator[SimEvent]:
             yield ev
         if not more:
             return
-
-
-@lru_cache(maxsize=4096)
-def _date_text(day: int) -> str:
-    return day_of(day).isoformat()
-
-
-def _fmt(t: int) -> str:
-    day, sec = divmod(t, DAY_S)
-    h, rest = divmod(sec, 3600)
-    return f"{_date_text(day)}T{h:02d}:{rest // 60:02d}:{rest % 60:02d}+07:00"
-
-
-def _record(ev: SimEvent, cfg: SimConfig, warp: Callable[[int], int]) -> dict[str, Any]:
-    d, s = ev.dossier, ev.step
-    name = f"{cfg.seed}:{cfg.run_tag}:{d.dossier_id}:{ev.index}"
-    rec: dict[str, Any] = {
-        "event_id": str(uuid.uuid5(_ID_NAMESPACE, name)),
-        "dossier_id": d.dossier_id,
-        "procedure_code": d.procedure.code,
-        "unit_id": d.unit_id,
-        "agency_id": d.procedure.agency_id,
-        "status": _STATUS_NAMES[s.status],
-        "occurred_at": _fmt(warp(s.t)),
-    }
-    received = d.received_at is not None and s.status not in (1, 3)
-    if received and d.received_at is not None and s.due is not None:
-        rec["received_at"] = _fmt(warp(d.received_at))
-        rec["due_at"] = _fmt(warp(s.due))
-    if s.ended is not None:
-        rec["ended_at"] = _fmt(warp(s.ended))
-    rec["channel"] = d.channel
-    if d.online_mode is not None:
-        rec["online_mode"] = d.online_mode
-    if received:
-        rec["supplements"] = [
-            {"requested_at": _fmt(warp(a))}
-            if b is None or b > s.t
-            else {"requested_at": _fmt(warp(a)), "completed_at": _fmt(warp(b))}
-            for a, b in s.supplements
-        ]
-    if s.apology:
-        rec["apology"] = True
-    if received and d.paid_online is not None:
-        rec["paid_online"] = d.paid_online
-    rec["digitized"] = d.digitized
-    rec["visits"] = s.visits
-    return rec
 
 
 def _identity(t: int) -> int:
@@ -345,8 +331,10 @@ def records(
         whether it is the dossier's last planned event.
     """
     w = warp or _identity
+    tag = f"{cfg.seed}:{cfg.run_tag}"
     for ev in simulate(units, cfg):
-        yield w(ev.step.t), _record(ev, cfg, w), ev.last
+        name = f"{tag}:{ev.dossier.dossier_id}:{ev.index}"
+        yield w(ev.step.t), event_record(ev.dossier, ev.step, name, w), ev.last
 
 
 def generate(
@@ -358,6 +346,8 @@ def generate(
     dossiers: int | None = None,
     scale: float = 1.0,
     levels: Collection[str] | None = None,
+    slip: Collection[str] = (),
+    slip_after: float = 0.0,
 ) -> Iterator[dict[str, Any]]:
     """Yield valid simulated events (no noise) as JSON-ready dicts, in time order.
 
@@ -370,6 +360,8 @@ def generate(
         dossiers: Number of dossiers to simulate to their end instead.
         scale: Multiplier of the daily volumes. Default 1.
         levels: Unit levels to simulate. Default: see :func:`default_levels`.
+        slip: Ids of units that slip (see :class:`SimConfig`). Default none.
+        slip_after: Simulated seconds after ``start`` from which they slip. Default 0.
 
     Yields:
         One dict per event, keys in a fixed order.
@@ -381,6 +373,8 @@ def generate(
         dossiers=dossiers,
         scale=scale,
         levels=levels,
+        slip=slip,
+        slip_after=slip_after,
     )
     for _, rec, _ in records(units, cfg):
         yield rec

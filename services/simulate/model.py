@@ -1,14 +1,22 @@
-"""Model of the dossier simulator: profiles, procedures, office time and one dossier's life.
+"""Model of the dossier simulator: office time, procedures and the behaviour of each level.
 
 All times here are *local seconds*: seconds since 1970-01-01T00:00 local time (UTC+7, no
 DST), i.e. the epoch plus :data:`~ioc_monitor.timeutil.LOCAL_OFFSET_S`. Offices work
 Monday–Friday 07:30–17:00 (no public holidays are modelled); a few desks also receive
 on Saturday 07:30–11:30. Every random draw comes from the ``random.Random`` passed in,
 so a seeded generator is reproducible.
+
+:data:`PROFILES` is calibrated to the seed report of Quảng Ninh (DOMAIN.md): the province
+centre ~99.9% on time, commune centres ~96.5%, district centres (historical) ~96.9%,
+~90% of dossiers received online, a third carrying a fee (most paid online), ~75%
+digitised at receipt, a few percent of in-person applicants travelling three times or
+more, and about 90% of ratings satisfied. :func:`slipping` turns a profile into that of
+a unit that slips (about 75% on time, long overruns, 60–70% satisfied, more trips).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,15 +30,14 @@ __all__ = [
     "SATURDAY_CLOSE_S",
     "WORKDAY_CLOSE_S",
     "WORKDAY_OPEN_S",
-    "Dossier",
+    "WORK_S",
     "LevelProfile",
     "Procedure",
-    "Step",
     "add_work",
     "add_workdays",
     "arrival_seconds",
-    "plan_dossier",
     "poisson",
+    "slipping",
     "snap",
     "weekday_of",
     "work_between",
@@ -44,9 +51,8 @@ WORKDAY_OPEN_S: Final = 7 * 3600 + 1800
 WORKDAY_CLOSE_S: Final = 17 * 3600
 #: Closing of the Saturday-morning desks (11:30).
 SATURDAY_CLOSE_S: Final = 11 * 3600 + 1800
-_WORK_S: Final = WORKDAY_CLOSE_S - WORKDAY_OPEN_S
-#: Chance the applicant collects the result in person, by online mode or channel.
-_PICKUP: Final = {"in_person": 0.8, "partial": 0.6}
+#: Office seconds in one working day (9.5 h).
+WORK_S: Final = WORKDAY_CLOSE_S - WORKDAY_OPEN_S
 #: Weekday arrival intensity: (from, to, relative weight per second), local seconds of day.
 _WEEKDAY_PROFILE: Final = (
     (WORKDAY_OPEN_S, 8 * 3600, 0.6),
@@ -69,7 +75,8 @@ class Procedure:
         days: Legal processing time in working days (1–15); gives ``due_at``.
         levels: Unit levels that receive it.
         weight: Relative frequency among the procedures of a level.
-        fee: Whether a fee or tax is due (may add a ``fee_requested`` step).
+        fee: Share (0–1) of its dossiers that carry a fee or charge (``fee_required``);
+            a bool is read as 1 or 0.
     """
 
     code: str
@@ -78,32 +85,34 @@ class Procedure:
     days: int
     levels: frozenset[str]
     weight: float
-    fee: bool
+    fee: float
 
 
 def _proc(
-    code: str, name: str, agency: str, days: int, levels: str, weight: float, fee: bool
+    code: str, name: str, agency: str, days: int, levels: str, weight: float, fee: float
 ) -> Procedure:
     return Procedure(code, name, agency, days, frozenset(levels.split(",")), weight, fee)
 
 
-#: The simulated procedure catalogue (codes and durations are illustrative, not official).
+#: The simulated procedure catalogue (codes, durations and fee shares are illustrative,
+#: not official). Fee shares are set so that about a third of all dossiers carry a fee
+#: (province centre ~55%, commune desks ~25%, by volume).
 CATALOGUE: Final = (
-    _proc("1.004227", "land use right certificate", "so-nnmt", 10, "province", 3.0, True),
-    _proc("2.001610", "enterprise registration", "so-tc", 3, "province", 3.0, True),
-    _proc("1.009994", "construction permit", "so-xd", 15, "province", 1.0, True),
-    _proc("1.002804", "driving licence exchange", "so-xd", 5, "province", 2.5, True),
-    _proc("2.000488", "criminal record certificate", "so-tp", 10, "province", 2.0, True),
-    _proc("1.000105", "work permit for a foreign worker", "so-nv", 5, "province", 0.8, True),
-    _proc("1.002467", "pharmacy practice certificate", "so-yt", 15, "province", 0.5, True),
-    _proc("1.001193", "birth registration", "ubnd", 1, "district,commune", 3.0, False),
-    _proc("1.000894", "marriage registration", "ubnd", 1, "district,commune", 1.0, False),
-    _proc("2.000815", "certified copy of a document", "ubnd", 1, "district,commune", 4.0, True),
-    _proc("1.000656", "death registration", "ubnd", 1, "district,commune", 0.6, False),
-    _proc("1.004222", "residence confirmation", "ubnd", 3, "district,commune", 1.2, False),
-    _proc("2.000720", "household business registration", "ubnd", 3, "district,commune", 1.0, True),
-    _proc("1.009995", "house construction permit", "ubnd", 15, "district,commune", 0.4, True),
-    _proc("1.003003", "land use change registration", "ubnd", 10, "district,commune", 0.8, True),
+    _proc("1.004227", "land use right certificate", "so-nnmt", 10, "province", 3.0, 0.7),
+    _proc("2.001610", "enterprise registration", "so-tc", 3, "province", 3.0, 0.15),
+    _proc("1.009994", "construction permit", "so-xd", 15, "province", 1.0, 0.9),
+    _proc("1.002804", "driving licence exchange", "so-xd", 5, "province", 2.5, 0.8),
+    _proc("2.000488", "criminal record certificate", "so-tp", 10, "province", 2.0, 0.5),
+    _proc("1.000105", "work permit for a foreign worker", "so-nv", 5, "province", 0.8, 0.6),
+    _proc("1.002467", "pharmacy practice certificate", "so-yt", 15, "province", 0.5, 0.2),
+    _proc("1.001193", "birth registration", "ubnd", 1, "district,commune", 3.0, 0.0),
+    _proc("1.000894", "marriage registration", "ubnd", 1, "district,commune", 1.0, 0.0),
+    _proc("2.000815", "certified copy of a document", "ubnd", 1, "district,commune", 4.0, 0.4),
+    _proc("1.000656", "death registration", "ubnd", 1, "district,commune", 0.6, 0.0),
+    _proc("1.004222", "residence confirmation", "ubnd", 3, "district,commune", 1.2, 0.0),
+    _proc("2.000720", "household business registration", "ubnd", 3, "district,commune", 1.0, 0.8),
+    _proc("1.009995", "house construction permit", "ubnd", 15, "district,commune", 0.4, 0.6),
+    _proc("1.003003", "land use change registration", "ubnd", 10, "district,commune", 0.8, 0.4),
 )
 
 
@@ -124,16 +133,42 @@ class LevelProfile:
         withdrawn: Share withdrawn by the applicant (7).
         stopped: Share stopped by the unit (8).
         supplement: Share of on-time dossiers with one supplement request (5).
-        fee: Share of dossiers of a fee-paying procedure with a ``fee_requested`` step.
+        fee: Share of the dossiers with a fee that get a ``fee_requested`` (6) step; the
+            others pay with the submission.
         late: Share ending late (after ``due_at``, or with two supplement requests).
         early: Share of the dossiers that are not late that end before the due date.
         apology: Share of the overrunning dossiers that carry ``apology: true``.
+        overrun: Share of the late dossiers that end after ``due_at`` (the others are
+            late by two supplement requests).
+        overrun_days: Median overrun of an overrunning dossier, as a multiple of its
+            procedure's legal time (log-normal, sigma 1.2, at most 120 working days).
+        paid_online: Share of the online dossiers with a fee that are paid online.
+        paid_online_other: Same, for dossiers received in person or by post.
+        digitized: Share of the online dossiers digitised at receipt.
+        digitized_other: Same, for dossiers received in person or by post.
+        digitized_later: Share of the dossiers not digitised at receipt that say
+            ``digitized: true`` from processing on (does not count, KPIS.md).
+        intake_return: Share of in-person applicants sent home once before receipt to
+            complete the file (a visit); each further return has half the chance.
+        supplement_visit: Share of supplement requests answered by a trip to the desk
+            (in person and partial online).
+        fee_visit: Share of fee requests of in-person dossiers not paid online that
+            need a trip to pay.
+        wasted_trip: Share of overrunning dossiers collected in person where the
+            applicant came on the due date for nothing (a visit).
+        rated: Share of the returned dossiers that get a rating (1.5 times that when
+            the dossier was late or took 3 trips or more).
+        unsatisfied: Share of those ratings that are ``unsatisfied`` when the dossier was
+            handled well.
+        unsatisfied_late: Same, when it was late or took 3 trips or more.
+        rating_on_end: Share of the ratings carried by the completing event itself (the
+            others come on a repeated ``returned`` event hours to days later).
     """
 
     daily_dossiers: float
     saturday_factor: float = 0.08
     unit_spread: float = 0.6
-    online: float = 0.6
+    online: float = 0.9
     online_full: float = 0.4
     postal: float = 0.01
     submitted: float = 0.7
@@ -141,30 +176,84 @@ class LevelProfile:
     withdrawn: float = 0.004
     stopped: float = 0.003
     supplement: float = 0.08
-    fee: float = 0.8
-    late: float = 0.05
+    fee: float = 0.5
+    late: float = 0.035
     early: float = 0.75
     apology: float = 0.5
+    overrun: float = 0.75
+    overrun_days: float = 0.6
+    paid_online: float = 0.9
+    paid_online_other: float = 0.5
+    digitized: float = 0.78
+    digitized_other: float = 0.55
+    digitized_later: float = 0.1
+    intake_return: float = 0.08
+    supplement_visit: float = 0.6
+    fee_visit: float = 0.6
+    wasted_trip: float = 0.5
+    rated: float = 0.27
+    unsatisfied: float = 0.08
+    unsatisfied_late: float = 0.45
+    rating_on_end: float = 0.04
 
 
-#: Default profiles, calibrated to DOMAIN.md (Quảng Ninh: ~4,200 dossiers a working day,
-#: province centre 92.8% online and 99.9% on time, districts 96.9%, busy wards ~64% online).
+#: Default profiles, calibrated to DOMAIN.md: ~4,200 dossiers a working day province-wide
+#: (~1 million a year; commune desks ~55 a day on average, the busiest 3-4 times that),
+#: ~90% online (Quảng Ninh 2025: 92.8%), every level above the 85% online target; the
+#: province centre 99.9% on time, district centres 96.9%, commune centres 96-97%;
+#: overruns at the province centre are rare but long (a few dozen overdue of ~4,600
+#: open once in steady state), at commune desks short (~2-3% of open dossiers overdue).
 PROFILES: Mapping[str, LevelProfile] = MappingProxyType(
     {
         "province": LevelProfile(
-            daily_dossiers=1200, unit_spread=0.0, online=0.92, online_full=0.6, postal=0.02,
-            refused=0.01, supplement=0.06, late=0.001, early=0.85,
+            daily_dossiers=1200, unit_spread=0.0, online=0.93, online_full=0.6, postal=0.02,
+            refused=0.01, supplement=0.06, late=0.0008, early=0.85, overrun=0.9,
+            overrun_days=3.0, paid_online=0.92, digitized=0.8,
         ),
         "district": LevelProfile(
-            daily_dossiers=150, online=0.75, online_full=0.45, postal=0.02,
-            supplement=0.08, late=0.035, early=0.75,
+            daily_dossiers=150, online=0.88, online_full=0.45, postal=0.02,
+            supplement=0.08, late=0.031, early=0.75, overrun_days=0.8,
         ),
         "commune": LevelProfile(
-            daily_dossiers=55, unit_spread=0.8, online=0.62, online_full=0.35, postal=0.01,
-            refused=0.02, supplement=0.1, late=0.075, early=0.7,
+            daily_dossiers=55, unit_spread=0.8, online=0.9, online_full=0.35, postal=0.01,
+            refused=0.02, supplement=0.1, late=0.035, early=0.7, overrun_days=0.4,
         ),
     }
 )  # fmt: skip
+
+
+def slipping(profile: LevelProfile) -> LevelProfile:
+    """Return the profile of a unit of this level that slips (handles dossiers badly).
+
+    Volumes and channels stay those of ``profile``; 28% of the dossiers end late, most
+    of them well after their due date (median overrun 0.7 times the legal time, so many
+    are overdue meanwhile), supplement requests and trips to the desk are more frequent
+    and more than a third of the ratings are ``unsatisfied``.
+
+    Args:
+        profile: The healthy profile of the unit's level.
+
+    Returns:
+        A copy: about 72% on time once the late dossiers have ended (about 80% over the
+        first weeks: late dossiers end late), ~62% satisfied, several times more
+        multi-visit dossiers.
+    """
+    return dataclasses.replace(
+        profile,
+        supplement=max(profile.supplement, 0.25),
+        late=0.28,
+        early=0.4,
+        apology=0.2,
+        overrun=0.85,
+        overrun_days=0.7,
+        intake_return=0.3,
+        supplement_visit=0.85,
+        fee_visit=0.8,
+        wasted_trip=0.8,
+        rated=0.3,
+        unsatisfied=0.22,
+        unsatisfied_late=0.6,
+    )
 
 
 def weekday_of(day: int) -> int:
@@ -290,160 +379,3 @@ def arrival_seconds(rng: random.Random, saturday: bool) -> int:
     weights = [(hi - lo) * w for lo, hi, w in _WEEKDAY_PROFILE]
     lo, hi, _ = rng.choices(_WEEKDAY_PROFILE, weights)[0]
     return rng.randrange(lo, hi)
-
-
-@dataclass(frozen=True, slots=True)
-class Dossier:
-    """What every event of one dossier shares.
-
-    Attributes:
-        dossier_id: ``<unit code>-YYMMDD-NNNN``.
-        unit_id: Receiving unit.
-        procedure: The procedure.
-        channel: ``in_person``, ``online`` or ``postal``.
-        online_mode: ``full`` or ``partial`` when online, else None.
-        received_at: Receipt time (local seconds), None when refused at intake.
-        paid_online: Fee paid online; None when the procedure has no fee.
-        digitized: The dossier has digitised components.
-    """
-
-    dossier_id: str
-    unit_id: str
-    procedure: Procedure
-    channel: str
-    online_mode: str | None
-    received_at: int | None
-    paid_online: bool | None
-    digitized: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One status change of a dossier (all times in local seconds).
-
-    Attributes:
-        t: When it happened (``occurred_at``).
-        status: Status code 1–10.
-        due: ``due_at`` as of this event (None before receipt).
-        ended: ``ended_at`` (end events only).
-        supplements: ``(requested_at, completed_at or None)`` so far.
-        apology: An apology letter has been issued.
-        visits: In-person trips of the applicant so far.
-    """
-
-    t: int
-    status: int
-    due: int | None = None
-    ended: int | None = None
-    supplements: tuple[tuple[int, int | None], ...] = ()
-    apology: bool = False
-    visits: int = 0
-
-
-def _beta_offset(rng: random.Random, start: int, stop: int) -> int:
-    """Return a working moment in ``(start, stop)``, skewed early (beta 1.3, 2)."""
-    span = work_between(start, stop)
-    return add_work(start, max(60, int(rng.betavariate(1.3, 2.0) * max(0, span - 120)) + 60))
-
-
-def plan_dossier(
-    rng: random.Random, profile: LevelProfile, dossier: Dossier, arrival: int, start: int
-) -> list[Step]:
-    """Plan the whole life of one dossier, as its status changes in time order.
-
-    Args:
-        rng: The random source.
-        profile: Behaviour of the unit's level.
-        dossier: The dossier (``received_at`` None means it is refused at intake).
-        arrival: When the applicant's dossier reaches the desk (local seconds).
-        start: Start of the simulated period; no event is planned before it.
-
-    Returns:
-        The steps, strictly increasing in time.
-    """
-    steps: list[Step] = []
-    visits = 1 if dossier.channel == "in_person" else 0
-    if dossier.channel == "online" and rng.random() < profile.submitted:
-        submitted = arrival - rng.randint(300, 20 * 3600)
-        if submitted >= start:
-            steps.append(Step(submitted, 1))
-    if dossier.received_at is None:
-        steps.append(Step(add_work(arrival, rng.randint(120, 4 * 3600)), 3, visits=visits))
-        return steps
-    proc = dossier.procedure
-    due0 = add_workdays(arrival, proc.days)
-    steps.append(Step(arrival, 2, due0, visits=visits))
-    t_proc = add_work(arrival, rng.randint(120, min(3 * 3600, proc.days * _WORK_S // 4)))
-
-    # Where and how it ends, before supplement pauses shift the timeline.
-    due_day_open = due0 // DAY_S * DAY_S + WORKDAY_OPEN_S
-    r = rng.random()
-    end_status, overrun, supplements = 9, False, 0
-    if r < profile.withdrawn + profile.stopped:
-        end_status = 7 if r < profile.withdrawn else 8
-        end = _beta_offset(rng, t_proc, due0)
-    else:
-        late = rng.random() < profile.late
-        overrun = late and rng.random() < 0.75
-        supplements = 2 if late and not overrun else int(rng.random() < profile.supplement)
-        if overrun:
-            end = add_work(due0, rng.randint(1800, max(3600, proc.days * _WORK_S // 3)))
-        elif rng.random() < profile.early and work_between(t_proc, due_day_open) > 1200:
-            end = _beta_offset(rng, t_proc, due_day_open)
-        else:
-            lo = max(due_day_open, add_work(t_proc, 600))
-            end = lo + rng.randint(0, max(0, due0 - lo))
-    end = max(end, add_work(t_proc, 600))
-
-    # Intermediate steps: supplement requests first, then the fee request.
-    fee = proc.fee and end_status == 9 and rng.random() < profile.fee
-    mids = [5] * supplements + [6] * fee
-    span = work_between(t_proc, end)
-    if span < 3600 * (len(mids) + 1):
-        mids = []
-    fractions = sorted(rng.uniform(0.1, 0.9) for _ in mids)
-    mid_times = [add_work(t_proc, int(f * span)) for f in fractions]
-
-    shift, due = 0, due0
-    supp: list[tuple[int, int | None]] = []
-    in_person_supp = dossier.channel == "in_person" or dossier.online_mode == "partial"
-    steps.append(Step(t_proc, 4, due, visits=visits))
-    for status, t0 in zip(mids, mid_times, strict=True):
-        t = add_workdays(t0, shift)
-        if status == 6:
-            steps.append(Step(t, 6, due, supplements=tuple(supp), visits=visits))
-            if dossier.channel == "in_person" and not dossier.paid_online:
-                visits += 1
-            continue
-        supp.append((t, None))
-        steps.append(Step(t, 5, due, supplements=tuple(supp), visits=visits))
-        pause = rng.randint(1, 5)
-        shift += pause
-        done = max(t + 600, add_workdays(t, pause) - rng.randint(0, 7200))
-        supp[-1] = (t, done)
-        due = add_workdays(due0, shift)
-        if in_person_supp and rng.random() < 0.7:
-            visits += 1
-        steps.append(
-            Step(add_work(done, rng.randint(60, 1800)), 4, due, None, tuple(supp), visits=visits)
-        )
-
-    end = add_workdays(end, shift)
-    apology = overrun and rng.random() < profile.apology
-    done_supp = tuple(supp)
-    if end_status != 9:
-        steps.append(Step(end, end_status, due, end, done_supp, apology, visits))
-    else:
-        if rng.random() > 0.12:
-            steps.append(Step(end, 9, due, end, done_supp, apology, visits))
-        full = dossier.online_mode == "full" or dossier.channel == "postal"
-        back = rng.randint(60, 3600) if full else rng.randint(1800, 3 * _WORK_S)
-        visits += rng.random() < _PICKUP.get(dossier.online_mode or dossier.channel, 0.0)
-        steps.append(Step(add_work(end, back), 10, due, end, done_supp, apology, visits))
-    # Keep the order strict even where a pause landed two steps on the same second.
-    for i in range(1, len(steps)):
-        if steps[i].t <= steps[i - 1].t:
-            prev, cur = steps[i - 1], steps[i]
-            steps[i] = Step(prev.t + 60, cur.status, cur.due, cur.ended, cur.supplements,
-                            cur.apology, cur.visits)  # fmt: skip
-    return steps

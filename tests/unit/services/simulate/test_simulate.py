@@ -136,7 +136,7 @@ def test_each_dossier_follows_its_lifecycle(complete: list[Event]) -> None:
     for e in complete:
         lives[e.dossier_id].append(e)
     assert len(lives) == 30_000
-    ends: Counter[int] = Counter()
+    ends: Counter[int | str] = Counter()
     for evs in lives.values():
         statuses = [e.status for e in evs]
         times = [e.occurred_at for e in evs]
@@ -147,6 +147,9 @@ def test_each_dossier_follows_its_lifecycle(complete: list[Event]) -> None:
         if statuses == [3]:
             ends[3] += 1
             continue
+        if statuses[-2:] == [10, 10]:  # a rating on a repeated "returned" event
+            statuses, evs = statuses[:-1], evs[:-1]
+            ends["rated"] += 1
         assert statuses[0] == 2 and statuses[1] == 4
         assert 1 not in statuses and 2 not in statuses[1:] and 3 not in statuses
         assert statuses[-1] in END_STATUSES
@@ -162,7 +165,7 @@ def test_each_dossier_follows_its_lifecycle(complete: list[Event]) -> None:
         assert counts[-1] == statuses.count(5)
         assert all(e.ended_at is not None for e in evs if e.status in END_STATUSES)
         ends[statuses[-1]] += 1
-    assert all(ends[s] > 0 for s in (3, 7, 8, 10))
+    assert all(ends[s] > 0 for s in (3, 7, 8, 10, "rated"))
 
 
 def test_receipts_in_office_hours(units: UnitRegistry, complete: list[Event]) -> None:
@@ -198,7 +201,8 @@ def test_channel_shares_per_level(units: UnitRegistry, complete: list[Event]) ->
         full = counts["online_full"] / (counts["online_full"] + counts["online_partial"])
         assert full == pytest.approx(profile.online_full, abs=0.04), level
     rates = {lv: 1 - c["in_person"] / sum(c.values()) for lv, c in shares.items()}
-    assert rates["province"] > rates["district"] > rates["commune"]
+    assert rates["province"] > max(rates["district"], rates["commune"])
+    assert min(rates.values()) > 0.85  # every level above the default online target
 
 
 def _timeliness(evs: list[Event]) -> str | None:
@@ -226,9 +230,9 @@ def test_lateness_and_volume_per_level(units: UnitRegistry, complete: list[Event
         if kind is not None:
             by_level[units.get(evs[0].unit_id).level][kind] += 1  # type: ignore[union-attr]
     late = {lv: c["late"] / sum(c.values()) for lv, c in by_level.items()}
-    assert late["province"] < 0.005
-    assert 0.02 <= late["district"] <= 0.05
-    assert 0.05 <= late["commune"] <= 0.10
+    assert late["province"] < 0.003  # the seed report: 99.9% at the province centre
+    assert 0.02 <= late["district"] <= 0.045  # 96.9% at district level
+    assert 0.025 <= late["commune"] <= 0.045
     early = by_level["province"]["early"] / sum(by_level["province"].values())
     assert 0.7 < early < 0.95
     # The province centre is the busiest unit; a commune desk receives far fewer.
