@@ -1,0 +1,119 @@
+"""The parser's fast path accepts exactly what the rule-by-rule validator accepts.
+
+``parse_event`` first tries ``_fast`` (one pass over the decoded JSON for the common,
+valid case) and falls back to ``_validate`` (every EVENTS.md rule in order, with the
+first failing rule's reason). For any document the two must give the same outcome: the
+same :class:`Event`, or, when the fast path declines, the validator's rejection.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ioc_testkit import LONG_UNIT, UNITS
+
+from ioc_monitor import events
+from ioc_monitor.events import Event, Rejection
+
+FIELDS = (
+    "event_id", "dossier_id", "procedure_code", "unit_id", "agency_id", "status",
+    "occurred_at", "received_at", "due_at", "ended_at", "channel", "online_mode",
+    "supplements", "apology", "fee_required", "paid_online", "digitized", "visits", "rating",
+)  # fmt: skip
+
+TIMES = st.sampled_from(
+    [
+        "2026-03-02T09:00:00+07:00",
+        "2026-03-01T09:00:00+07:00",
+        "2026-03-13T17:00:00.25Z",
+        "2026-03-02t02:00:00z",
+        "2026-03-02 02:00:00+00:00",
+        "2026-03-02T09:00:00",  # no offset
+        "2026-02-30T09:00:00+07:00",  # no such day
+        "1969-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "2026-03-02T09:00:00+24:00",
+        "x" * 70,
+    ]
+)
+VALUES: st.SearchStrategy[Any] = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 12),
+    st.integers(min_value=2**63, max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "u-a", "u-zzz", LONG_UNIT, "received", "returned", "online", "full",
+                     "partial", "postal", "in_person", "satisfied", "unsatisfied", "x" * 129]),
+    TIMES,
+    st.lists(st.fixed_dictionaries({"requested_at": TIMES}, optional={"completed_at": TIMES}),
+             max_size=3),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)  # fmt: skip
+
+
+def _valid(status: int) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "event_id": "e-1",
+        "dossier_id": "d-1",
+        "unit_id": "u-a",
+        "status": status,
+        "occurred_at": "2026-03-02T09:00:00+07:00",
+    }
+    if status in (2, 4, 5, 6, 7, 8, 9, 10):
+        doc["received_at"] = "2026-03-02T08:00:00+07:00"
+        doc["due_at"] = "2026-03-13T17:00:00+07:00"
+    return doc
+
+
+def _slow(raw: bytes) -> Event | Rejection:
+    """The rule-by-rule validator alone (what ``parse_event`` falls back to)."""
+    obj = orjson.loads(raw)
+    try:
+        return events._validate(obj, UNITS)
+    except events._Invalid as exc:
+        return Rejection(exc.reason, exc.detail)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    status=st.integers(1, 10),
+    changes=st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=5),
+    dropped=st.sets(st.sampled_from(FIELDS), max_size=2),
+)
+def test_fast_path_and_validator_agree(
+    status: int, changes: dict[str, Any], dropped: set[str]
+) -> None:
+    doc = {**_valid(status), **changes}
+    for name in dropped:
+        doc.pop(name, None)
+    raw = json.dumps(doc).encode()
+    slow = _slow(raw)
+    assert events.parse_event(raw, UNITS) == slow
+    fast = events._fast(orjson.loads(raw), UNITS)
+    assert fast is None or fast == slow  # never accepts what the validator rejects
+
+
+def test_the_fast_path_takes_the_common_valid_events() -> None:
+    """A full v2 event is accepted by the fast path itself (not only by the fallback)."""
+    doc = {
+        **_valid(10),
+        "procedure_code": "1.004227",
+        "agency_id": "so-tnmt",
+        "ended_at": "2026-03-10T08:40:00+07:00",
+        "channel": "online",
+        "online_mode": "full",
+        "supplements": [{"requested_at": "2026-03-03T08:00:00+07:00"}],
+        "fee_required": True,
+        "paid_online": True,
+        "digitized": True,
+        "visits": 1,
+        "rating": "satisfied",
+    }
+    fast = events._fast(orjson.loads(json.dumps(doc)), UNITS)
+    assert fast is not None and fast == _slow(json.dumps(doc).encode())
+    assert fast.rating == "satisfied" and fast.supplements == 1 and fast.channel == "online_full"
