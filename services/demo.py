@@ -1,9 +1,10 @@
 """``ioc demo``: the live monitor on the local stack, in one command.
 
 Stack up (Kafka, Redis, Prometheus with the repo's rules, Alertmanager), then the
-worker, the exporter (wall clock) and the simulator feeding live events for the
-bundled Quảng Ninh registry at an accelerated rate, and a live terminal board.
-Ctrl-C stops everything the demo started (the stack stays up: ``ioc stack down``).
+worker, the exporter (wall clock), the web wall (``ioc wall``, its URL printed first: it
+opens on the province overview) and the simulator feeding live events for the bundled
+Quảng Ninh registry at an accelerated rate, and a live terminal board. Ctrl-C stops
+everything the demo started (the stack stays up: ``ioc stack down``).
 """
 
 from __future__ import annotations
@@ -45,20 +46,25 @@ def run_demo(
     from ioc_monitor.config import ExporterSettings, StackSettings, load
     from services.board import run_board
     from services.stack.control import ensure_up
+    from services.wall.settings import WallSettings
 
     stack = load(StackSettings)
     exporter = load(ExporterSettings)
-    for status in ensure_up(stack):
-        print(f"  {status.name:<13} up  {status.address}")
+    wall = load(WallSettings)
+    statuses = ensure_up(stack)
     logs = Path(stack.dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     if units_path is not None:
         env["IOC_UNITS_FILE"] = str(units_path.resolve())
+    # The wall reads this stack's Prometheus and Alertmanager unless told otherwise.
+    env.setdefault("IOC_WALL_PROMETHEUS_URL", f"http://127.0.0.1:{stack.prometheus_port}")
+    env.setdefault("IOC_WALL_ALERTMANAGER_URL", f"http://127.0.0.1:{stack.alertmanager_port}")
     ioc = list(IOC)
     commands = {
         "worker": [*ioc, "worker"],
         "exporter": [*ioc, "exporter", "--clock", "wall", "--port", str(exporter.port)],
+        "wall": [*ioc, "wall", "--port", str(wall.port)],
         "simulator": [
             *ioc,
             "simulate",
@@ -75,6 +81,9 @@ def run_demo(
         for name, cmd in commands.items():
             procs.append(spawn(cmd, logs / f"demo-{name}.log", env=env))
         metrics = f"http://127.0.0.1:{exporter.port}/metrics"
+        print(f"  wall          http://{wall.host}:{wall.port}/   (?kiosk=1 for wall screens)")
+        for status in statuses:
+            print(f"  {status.name:<13} up  {status.address}")
         print(f"  exporter      {metrics}")
         print(f"  prometheus    http://127.0.0.1:{stack.prometheus_port}/graph")
         print(f"  alertmanager  http://127.0.0.1:{stack.alertmanager_port}/")

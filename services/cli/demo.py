@@ -1,8 +1,9 @@
 """``ioc demo``: the live monitor on the local stack with simulated events.
 
 Stack up (Kafka, Redis, Prometheus, Alertmanager), then the worker, the exporter (wall
-clock), the simulator feeding live events at an accelerated rate and a live board;
-Ctrl-C stops what the demo started (the stack stays up: `ioc stack down`).
+clock), the web wall (its URL printed first, http://127.0.0.1:9480/, opens on the
+province overview), the simulator feeding live events at an accelerated rate and a live
+board; Ctrl-C stops what the demo started (the stack stays up: `ioc stack down`).
 """
 
 from __future__ import annotations

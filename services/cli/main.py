@@ -27,6 +27,7 @@ from services.cli import (
     rules,
     simulate,
     stack,
+    wall,
     worker,
 )
 from services.cli.args import add_command
@@ -67,6 +68,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("simulate", "generate simulated dossier-status events", simulate),
     Command("replay", "send JSONL event logs into Kafka", replay),
     Command("recover", "after Redis lost the state: rebuild it from the topic", recover),
+    Command("wall", "serve the read-only web wall (Vietnamese; kiosk mode for screens)", wall),
 )
 
 

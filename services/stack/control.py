@@ -57,16 +57,22 @@ SERVICE_NAMES = ("redis", "kafka", "prometheus", "alertmanager")
 #: Seconds a service gets to exit after SIGTERM before SIGKILL.
 STOP_TIMEOUT_S = 30.0
 _APT_TIMEOUT_S = 1800.0
-#: Executable → Debian package providing it.
+#: A font file of Debian's ``fonts-noto-core`` (Vietnamese glyphs for the wall's browser).
+NOTO_FONT = "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"
+#: Executable (or, for an absolute path, a file) → Debian package providing it.
 _PACKAGES = {
     "redis-server": "redis-server",
     "prometheus": "prometheus",
     "prometheus-alertmanager": "prometheus-alertmanager",
     "kcat": "kcat",
+    "chromium": "chromium",
+    NOTO_FONT: "fonts-noto-core",
 }
 #: Tools installed with the stack: kcat (librdkafka's CLI) to inspect topics and the
-#: dead-letter topic, and to produce as a foreign (non-Python) client does.
-TOOLS = ("kcat",)
+#: dead-letter topic, and to produce as a foreign (non-Python) client does; chromium and
+#: the Noto fonts for the wall's browser tests and screenshots (Playwright drives Debian's
+#: chromium; it never downloads a browser).
+TOOLS = ("kcat", "chromium", NOTO_FONT)
 _EXTRA_PATH = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 State = Literal["up", "starting", "down"]
@@ -239,9 +245,14 @@ def _run_apt(argv: Sequence[str], apt_log: Path) -> None:
         )
 
 
+def _present(name: str) -> bool:
+    """An executable on the PATH, or (an absolute path) an existing file."""
+    return Path(name).is_file() if os.path.isabs(name) else _which(name) is not None
+
+
 def _ensure_executables(executables: Sequence[str], layout: StackLayout) -> None:
-    """Install the Debian packages of missing executables (root + apt-get) or explain."""
-    missing = [name for name in executables if _which(name) is None]
+    """Install the Debian packages of missing executables or files (root + apt-get), or explain."""
+    missing = [name for name in executables if not _present(name)]
     if not missing:
         return
     packages = sorted({_PACKAGES[name] for name in missing})
@@ -254,7 +265,7 @@ def _ensure_executables(executables: Sequence[str], layout: StackLayout) -> None
     apt_log = layout.log("apt")
     _run_apt([apt_get, "update"], apt_log)
     _run_apt([apt_get, "install", "-y", "--no-install-recommends", *packages], apt_log)
-    still = [name for name in missing if _which(name) is None]
+    still = [name for name in missing if not _present(name)]
     if still:
         raise StackError(f"apt-get installed {', '.join(packages)} but {still} is still missing")
 
