@@ -27,6 +27,8 @@ def run_demo(
     window: str,
     units: UnitRegistry,
     units_path: Path | None = None,
+    slip: tuple[str, ...] = (),
+    slip_after: str = "0",
 ) -> int:
     """Start everything, show the board, stop what was started on exit.
 
@@ -39,6 +41,8 @@ def run_demo(
         units_path: Its file, passed to the worker, exporter and simulator as
             ``IOC_UNITS_FILE`` so that every process shows the same units (``None``: the
             environment's ``IOC_UNITS_FILE`` or the bundled file, as ``units``).
+        slip: Units of ``units`` that slip (``ioc simulate --slip``). Default none.
+        slip_after: Simulated time from which they slip (``--slip-after``). Default 0.
 
     Returns:
         The exit code (0).
@@ -74,6 +78,7 @@ def run_demo(
             str(speedup),
             "--rate",
             str(rate),
+            *(["--slip", ",".join(slip), "--slip-after", slip_after] if slip else []),
         ],
     }
     procs: list[subprocess.Popen[bytes]] = []
@@ -88,6 +93,8 @@ def run_demo(
         print(f"  prometheus    http://127.0.0.1:{stack.prometheus_port}/graph")
         print(f"  alertmanager  http://127.0.0.1:{stack.alertmanager_port}/")
         print(f"  logs          {logs}/demo-*.log   (Ctrl-C stops the demo)")
+        if slip:
+            print(f"  slipping      {', '.join(slip)} from {slip_after} of simulated time")
         time.sleep(1.0)
         run_board(metrics, units, window=window, duration=duration)
     except KeyboardInterrupt:

@@ -17,7 +17,10 @@ from services.cli.args import (
     units_file,
 )
 
-__all__ = ["configure", "run"]
+__all__ = ["DEMO_SLIP", "configure", "run"]
+
+#: Units of the bundled registry that slip during the demo (two supervisors are paged).
+DEMO_SLIP = ("qn-c-hong-gai", "qn-c-mong-cai-1")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -33,6 +36,19 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=positive_float, default=300.0, help="events/s fed to Kafka (300)")
     p.add_argument("--duration", type=positive_float, default=None, help="stop after N seconds")
     p.add_argument("--window", default="24h", help="window of the board's ratio columns")
+    p.add_argument(
+        "--slip",
+        default=",".join(DEMO_SLIP),
+        metavar="UNIT_ID[,UNIT_ID...]",
+        help="units that slip during the demo, so that their supervisors (and only theirs) "
+        f"are paged (default {','.join(DEMO_SLIP)}; units not in the registry are left out; "
+        "'' for none)",
+    )
+    p.add_argument(
+        "--slip-after",
+        default="1d",
+        help="simulated time after the start from which they slip (default 1d)",
+    )
     add_units_argument(p)
 
 
@@ -42,4 +58,14 @@ def run(args: argparse.Namespace) -> int:
 
     units_path = units_file(args.units)
     registry = load_units(units_path)
-    return run_demo(args.speedup, args.rate, args.duration, args.window, registry, units_path)
+    slip = tuple(u for u in args.slip.split(",") if u and u in registry)
+    return run_demo(
+        args.speedup,
+        args.rate,
+        args.duration,
+        args.window,
+        registry,
+        units_path,
+        slip=slip,
+        slip_after=args.slip_after,
+    )

@@ -320,9 +320,11 @@ class _RunDemo:
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
+        self.options: list[dict[str, Any]] = []
 
-    def __call__(self, *args: Any) -> int:
+    def __call__(self, *args: Any, **options: Any) -> int:
         self.calls.append(args)
+        self.options.append(options)
         return 0
 
 
@@ -347,6 +349,18 @@ def test_demo_units_flag_wins_over_the_env(
     ((*_, registry, units_path),) = fake.calls
     assert _ids(registry) == ["zz-c-alpha"]
     assert units_path == other
+    assert fake.options == [{"slip": (), "slip_after": "1d"}]  # qn- units are not in it
+
+
+def test_demo_slips_two_bundled_units_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IOC_UNITS_FILE", raising=False)
+    fake = _RunDemo()
+    monkeypatch.setattr(services.demo, "run_demo", fake)
+    assert main(["demo"]) == 0
+    assert fake.options == [{"slip": ("qn-c-hong-gai", "qn-c-mong-cai-1"), "slip_after": "1d"}]
+    fake.options.clear()
+    assert main(["demo", "--slip", "", "--slip-after", "2d"]) == 0
+    assert fake.options == [{"slip": (), "slip_after": "2d"}]
 
 
 class _Proc:
