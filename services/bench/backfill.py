@@ -37,7 +37,7 @@ def run_backfill(
     seconds = Figure(
         f"backfill of {n:,} events ({cfg.backfill_days} days), 1 worker, empty Redis",
         "s",
-        goal=Goal("<=", 300.0),
+        goal=Goal("<=", 240.0),
     )
     rate = Figure("backfill rate", "events/s")
     seconds2 = Figure(
