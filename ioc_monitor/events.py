@@ -264,11 +264,35 @@ def _validate(obj: dict[str, Any], units: Container[str]) -> Event:
         raise _Invalid("unknown_unit", "unit_id is not in the unit registry")
     if ended_at is None and status in END_STATUSES:
         ended_at = occurred_at
-    if received_at is not None:
-        if due_at is not None and due_at < received_at:
-            raise _Invalid("invalid_times", "due_at is before received_at")
-        if ended_at is not None and ended_at < received_at:
-            raise _Invalid("invalid_times", "ended_at is before received_at")
+    problem = _times_problem(received_at, due_at, ended_at)
+    if problem is not None:
+        raise _Invalid("invalid_times", problem)
+    return _accepted(
+        (event_id, dossier_id, unit_id, status, occurred_at, received_at, due_at, ended_at),
+        (channel, mode, supplements, apology, fee_required, paid_online, digitized),
+        (visits or 0, rating, procedure, agency),
+    )
+
+
+def _times_problem(received: float | None, due: float | None, ended: float | None) -> str | None:
+    """The ``invalid_times`` detail, or ``None`` when the times are in order."""
+    if received is not None:
+        if due is not None and due < received:
+            return "due_at is before received_at"
+        if ended is not None and ended < received:
+            return "ended_at is before received_at"
+    return None
+
+
+def _accepted(
+    core: tuple[str, str, str, int, float, float | None, float | None, float | None],
+    flags: tuple[str, Any, int, bool, bool, bool, bool],
+    rest: tuple[int, str | None, str | None, str | None],
+) -> Event:
+    """The :class:`Event` of checked values (``channel`` ``online`` split by its mode)."""
+    event_id, dossier_id, unit_id, status, occurred_at, received_at, due_at, ended_at = core
+    channel, mode, supplements, apology, fee_required, paid_online, digitized = flags
+    visits, rating, procedure, agency = rest
     if channel == "online":
         channel = "online_full" if mode == "full" else "online_partial"
     return Event(
@@ -286,7 +310,7 @@ def _validate(obj: dict[str, Any], units: Container[str]) -> Event:
         fee_required=fee_required,
         paid_online=paid_online,
         digitized=digitized,
-        visits=visits or 0,
+        visits=visits,
         rating=rating,
         procedure=procedure or None,
         agency=agency or None,
@@ -378,32 +402,12 @@ def _fast(obj: dict[str, Any], units: Container[str]) -> Event | None:
         return None
     if ended_at is None and status in END_STATUSES:
         ended_at = occurred_at
-    if received_at is not None and (
-        (due_at is not None and due_at < received_at)
-        or (ended_at is not None and ended_at < received_at)
-    ):
+    if _times_problem(received_at, due_at, ended_at) is not None:
         return None
-    if channel == "online":
-        channel = "online_full" if mode == "full" else "online_partial"
-    return Event(
-        event_id=event_id,
-        dossier_id=dossier_id,
-        unit_id=unit_id,
-        status=status,
-        occurred_at=occurred_at,
-        received_at=received_at,
-        due_at=due_at,
-        ended_at=ended_at,
-        channel=channel,
-        supplements=n_supplements,
-        apology=apology,
-        fee_required=fee_required,
-        paid_online=paid_online,
-        digitized=digitized,
-        visits=visits,
-        rating=rating,
-        procedure=procedure or None,
-        agency=agency or None,
+    return _accepted(
+        (event_id, dossier_id, unit_id, status, occurred_at, received_at, due_at, ended_at),
+        (channel, mode, n_supplements, apology, fee_required, paid_online, digitized),
+        (visits, rating, procedure, agency),
     )
 
 

@@ -135,7 +135,7 @@ class CachedReader:
         else:
             changed = {u.decode() for units in replies[1::2] for u in units}
         counters = _pipeline_counters(keys, rows)
-        watermark = counters[3]
+        watermark = counters.watermark
         t = clock_time(self.clock, watermark, now)
         if self.only is not None:
             changed &= self.only
@@ -145,18 +145,7 @@ class CachedReader:
         self._parts = {} if any(p.epoch is None for p in seen.values()) else seen
         stats.units = len(self._units)
         self.last = stats
-        processed, duplicate, rejected, watermark, last_processed, lag, stalled = counters
-        return Snapshot(
-            clock=t,
-            units={u: self._units[u].figures for u in sorted(self._units)},
-            processed=processed,
-            duplicate=duplicate,
-            rejected=rejected,
-            watermark=watermark,
-            last_processed=last_processed,
-            lag=lag,
-            stalled=stalled,
-        )
+        return counters.snapshot(t, {u: self._units[u].figures for u in sorted(self._units)})
 
     def _all_units(self, keys: list[PartitionKeys]) -> set[str]:
         """Every unit of every partition's units set."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -75,9 +75,36 @@ def _merge_buckets(flats: list[list[bytes]]) -> _Buckets:
     return target
 
 
+@dataclass(frozen=True, slots=True)
+class PipelineCounters:
+    """The partitions' stats hashes added up (see :class:`~ioc_monitor.snapshot.Snapshot`)."""
+
+    processed: int
+    duplicate: int
+    rejected: dict[str, int]
+    watermark: float | None
+    last_processed: float | None
+    lag: dict[int, int]
+    stalled: dict[int, int]
+
+    def snapshot(self, clock: float | None, units: Mapping[str, UnitFigures]) -> Snapshot:
+        """The snapshot of these counters with the units' figures at a clock."""
+        return Snapshot(
+            clock=clock,
+            units=units,
+            processed=self.processed,
+            duplicate=self.duplicate,
+            rejected=self.rejected,
+            watermark=self.watermark,
+            last_processed=self.last_processed,
+            lag=self.lag,
+            stalled=self.stalled,
+        )
+
+
 def _pipeline_counters(
     keys: list[PartitionKeys], stats_rows: list[dict[bytes, bytes]]
-) -> tuple[int, int, dict[str, int], float | None, float | None, dict[int, int], dict[int, int]]:
+) -> PipelineCounters:
     """Add up the partitions' stats hashes."""
     stalled: dict[int, int] = {}
     processed = duplicate = 0
@@ -101,7 +128,7 @@ def _pipeline_counters(
         if "wm" in stats:
             wm = float(stats["wm"])
             watermark = wm if watermark is None else max(watermark, wm)
-    return processed, duplicate, rejected, watermark, last_processed, lag, stalled
+    return PipelineCounters(processed, duplicate, rejected, watermark, last_processed, lag, stalled)
 
 
 _SERIES_JSON: Final = orjson.dumps(list(SERIES))
@@ -320,19 +347,6 @@ def read_snapshot(
     while read is None:
         read = _read_once(client, prefix, clock, now)
     keys, t, results = read
-    processed, duplicate, rejected, watermark, last_processed, lag, stalled = _pipeline_counters(
-        keys, [dict(_pairs(stats)) for r in results for stats in r[0]]
-    )
-    reads = unit_reads(results, t, watermark)
-    units = {u: r.figures for u, r in reads.items()}
-    return Snapshot(
-        clock=t,
-        units=units,
-        processed=processed,
-        duplicate=duplicate,
-        rejected=rejected,
-        watermark=watermark,
-        last_processed=last_processed,
-        lag=lag,
-        stalled=stalled,
-    )
+    counters = _pipeline_counters(keys, [dict(_pairs(stats)) for r in results for stats in r[0]])
+    reads = unit_reads(results, t, counters.watermark)
+    return counters.snapshot(t, {u: r.figures for u, r in reads.items()})

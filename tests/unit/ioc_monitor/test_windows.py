@@ -351,24 +351,7 @@ def test_compute_windows_on_the_needed_shards_equals_the_definition(
             if shard in need[g]:
                 read[g][idx] = full[g][idx]
     recent = [("refused", t) for t in times if int(t // 60) == int(T // 60)]
-    m_t, h_t, d = int(T // 60), int(T // 3600), day_of(int((T + 7 * 3600) // 86400))
-
-    def local(t: float) -> date:
-        return day_of(int((t + 7 * 3600) // 86400))
-
-    def quarter(x: date) -> tuple[int, int]:
-        return x.year, (x.month - 1) // 3
-
-    expected = {
-        "1h": sum(1 for t in times if m_t - 60 < t // 60 <= m_t),
-        "24h": sum(1 for t in times if m_t - 1440 < t // 60 <= m_t),
-        "7d": sum(1 for t in times if h_t - 168 < t // 3600 <= h_t),
-        "30d": sum(1 for t in times if h_t - 720 < t // 3600 <= h_t),
-        "today": sum(1 for t in times if t <= T and local(t) == d),
-        "month": sum(1 for t in times if t <= T and local(t).replace(day=1) == d.replace(day=1)),
-        "quarter": sum(1 for t in times if t <= T and quarter(local(t)) == quarter(d)),
-        "year": sum(1 for t in times if t <= T and local(t).year == d.year),
-    }
+    expected = _by_definition(times, T)
     want = {w: ({"refused": n} if n else {}) for w, n in expected.items()}
     assert compute_windows(full["m"], full["h"], full["d"], full["mo"], recent, T) == want
     assert compute_windows(read["m"], read["h"], read["d"], read["mo"], recent, T) == want
