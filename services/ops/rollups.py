@@ -27,7 +27,9 @@ Groups ``ioc-rollup-level`` (labels ``level``, plus the metric's own) and
 
   Window gauges that are 0 may be absent, so a numerator with no series falls back to
   ``0 * denominator`` (a real 0 stays 0), and the denominator must be ``> 0``: a scope
-  with nothing in the denominator has no series (never NaN), as for the units.
+  with nothing in the denominator has no series (never NaN), as for the units. The sums
+  are taken over the scope's recorded ``:sum`` series (below), which add the units up
+  once per evaluation (see :func:`rollup_groups`).
 - ``<scope>:<gauge>:sum`` for every per-unit count gauge (window counts, in progress,
   overdue, due soon), keeping its own labels (``window``, ``channel``, ...);
 - ``<scope>:<counter>:rate5m`` (without ``_total``) for every per-unit counter.
@@ -93,10 +95,17 @@ class Count:
     spec: c.MetricSpec
     matcher: str = ""
 
-    def select(self, *more: str) -> str:
-        """The selector, with further matchers (e.g. ``window="month"``) if given."""
+    def select(self, *more: str, scope: str | None = None) -> str:
+        """The selector, with further matchers (e.g. ``window="month"``) if given.
+
+        Args:
+            more: Further label matchers.
+            scope: Select the recorded ``<scope>:<metric>:sum`` of the count instead of
+                the per-unit series (``None``, the default).
+        """
+        name = self.spec.name if scope is None else rollup(scope, self.spec)
         matchers = ",".join(m for m in (*more, self.matcher) if m)
-        return f"{self.spec.name}{{{matchers}}}" if matchers else self.spec.name
+        return f"{name}{{{matchers}}}" if matchers else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,26 +190,40 @@ def _extra(spec: c.MetricSpec) -> tuple[str, ...]:
     return tuple(label for label in spec.labels if label not in ("unit", "level"))
 
 
-def _ratio(by: Sequence[str], rollup_: RatioRollup) -> str:
-    num = sum_by(by, rollup_.numerator.select())
-    den = sum_by(by, rollup_.denominator.select())
+def _ratio(by: Sequence[str], rollup_: RatioRollup, scope: str) -> str:
+    num = sum_by(by, rollup_.numerator.select(scope=scope))
+    den = sum_by(by, rollup_.denominator.select(scope=scope))
     return f"(\n  {num}\n  or 0 * {den}\n)\n/ ({den} > 0)"
 
 
 def rollup_groups() -> list[Doc]:
-    """The roll-up groups: ``ioc-rollup-level`` and ``ioc-rollup-province``."""
+    """The roll-up groups: ``ioc-rollup-level`` and ``ioc-rollup-province``.
+
+    Each per-unit series is added up once: the level group sums the units' series by
+    level first, then computes its ratios from those few recorded sums (rules of a group
+    run in order, each seeing the ones before in the same evaluation); the province
+    group adds up the level sums (three series where there were thousands) and computes
+    its ratios from its own sums. The same numbers as summing the units directly, at a
+    fraction of the cost (one pass over 3,321 units' series per evaluation instead of
+    one per ratio term); a province figure lags the level figures by at most one
+    evaluation interval.
+    """
     groups: list[Doc] = []
     for scope, keep in SCOPES:
-        rules: list[Doc] = [
-            {"record": ratio_rollup(scope, r.ratio), "expr": _ratio((*keep, "window"), r)}
-            for r in RATIO_ROLLUPS
-        ]
+        rules: list[Doc] = []
         for spec in rolled_up():
-            selector = spec.name
-            if spec.kind == "counter":
-                selector = f"rate({spec.name}[{_RATE_RANGE}])"
+            if scope == "level":
+                selector = spec.name
+                if spec.kind == "counter":
+                    selector = f"rate({spec.name}[{_RATE_RANGE}])"
+            else:
+                selector = rollup("level", spec)  # the level sums, already recorded
             rules.append(
                 {"record": rollup(scope, spec), "expr": sum_by((*keep, *_extra(spec)), selector)}
             )
+        rules += [
+            {"record": ratio_rollup(scope, r.ratio), "expr": _ratio((*keep, "window"), r, scope)}
+            for r in RATIO_ROLLUPS
+        ]
         groups.append({"name": f"ioc-rollup-{scope}", "rules": rules})
     return groups

@@ -32,6 +32,9 @@ in the month window, with ``R = sum by (level) (ioc_window_dossiers_received{win
 and timeliness, with the zero base ``Z = 0 * (C or I)`` (every level that has
 completions in the window or dossiers in progress)::
 
+(in the rules the sums are over the scope's recorded ``<scope>:<metric>:sum`` series of
+the roll-up groups, which add the units up once)
+
     20 * ((G or Z) + (I or Z) - (V or Z)) / ((C or Z) + (I or Z) > 0)
 
 Boards rank by total / (sum of the weights of the exposed components): :func:`share`.
@@ -43,7 +46,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ioc_monitor import catalogue as c
-from services.ops.rollups import GOOD_TIMELINESS, ONLINE_CHANNELS, SCOPES, Count, sum_by
+from services.ops.rollups import (
+    GOOD_TIMELINESS,
+    ONLINE_CHANNELS,
+    SCOPES,
+    Count,
+    rollup,
+    sum_by,
+)
 
 __all__ = ["FULL_AT", "WEIGHTS", "points", "scorecard_groups", "share", "total"]
 
@@ -85,11 +95,15 @@ def _capped(name: str, ratio: str) -> str:
     return f"{weight} * {ratio}"
 
 
-def _components(by: Sequence[str], window: str) -> dict[str, str]:
-    """PromQL of each component's points over the units of ``by`` in ``window``."""
+def _components(scope: str, by: Sequence[str], window: str) -> dict[str, str]:
+    """PromQL of each component's points over the units of ``by`` in ``window``.
+
+    The counts are the scope's recorded sums (:func:`services.ops.rollups.rollup`), so
+    the units' series are added up once, by the roll-up groups.
+    """
     w = f'window="{window}"'
-    n = {key: sum_by(by, count.select(w)) for key, count in _COUNTS.items()}
-    n |= {key: sum_by(by, spec.name) for key, spec in _STOCKS.items()}
+    n = {key: sum_by(by, count.select(w, scope=scope)) for key, count in _COUNTS.items()}
+    n |= {key: sum_by(by, rollup(scope, spec)) for key, spec in _STOCKS.items()}
 
     def ratio(num: str, den: str) -> str:
         return f"({n[num]} or 0 * {n[den]})\n  / ({n[den]} > 0)"
@@ -125,7 +139,7 @@ def scorecard_groups() -> list[Doc]:
         rules = [
             {"record": points(scope), "expr": expr, "labels": {"window": w, "component": k}}
             for w in c.SCORECARD_WINDOWS
-            for k, expr in _components(keep, w).items()
+            for k, expr in _components(scope, keep, w).items()
         ]
         groups.append({"name": f"ioc-scorecard-{scope}", "interval": "1m", "rules": rules})
     return groups
