@@ -11,7 +11,10 @@ provisioned from there, or pushed with ``ioc dashboards publish``:
 - ``ioc-pipeline`` (:mod:`services.ops.pipeline_board`): event feed health.
 
 Titles are Vietnamese, descriptions English; units are shown by name (``ioc_unit_info``
-joined with ``group_left (name)``). Every metric name comes from
+joined with ``group_left (name)``). The KPI figures (ratios, open, overdue and due-soon
+dossiers, scorecard points, the most overdue units) take their titles and PromQL from the
+panel catalogue :mod:`services.panel_catalogue`, which the web wall reads too, so the
+boards and the wall cannot drift apart. Every metric name comes from
 :mod:`ioc_monitor.catalogue` or from the recorded names of :mod:`services.ops.rules`, so
 a dashboard cannot query a series that does not exist.
 """

@@ -1,7 +1,9 @@
 """The ``ioc-unit`` board: one unit (variable ``unit``), its KPIs, scorecard and budget.
 
 The ``unit`` variable lists every unit of ``ioc_unit_info`` by name (value: the unit id),
-so a unit that has seen no event yet can be opened too.
+so a unit that has seen no event yet can be opened too. The KPI figures are the panel
+catalogue's (:mod:`services.panel_catalogue`, shared with the web wall's unit page),
+selected with :data:`WHERE`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ioc_monitor import catalogue as c
+from services import panel_catalogue as pc
 from services.ops import scorecard as sc
 from services.ops import slo
 from services.ops.alertkit import target
@@ -21,14 +24,16 @@ from services.ops.panels import (
     period_var,
     window_var,
 )
-from services.ops.wall_board import RATIO_TITLES
 
-__all__ = ["UNIT_VARIABLE_QUERY", "unit"]
+__all__ = ["UNIT_VARIABLE_QUERY", "WHERE", "unit"]
 
 #: Query of the ``unit`` variable; its regex shows the name and keeps the id as value.
 UNIT_VARIABLE_QUERY: Final = f"query_result({c.UNIT_INFO.name})"
 _UNIT_REGEX: Final = '/name="(?<text>[^"]*)".*unit="(?<value>[^"]*)"/'
 _U: Final = 'unit="$unit"'
+#: What the board selects: its ``unit``, ``window`` and ``period`` variables.
+WHERE: Final = pc.Where(window='window="$window"', period='window="$period"', units=_U)
+_EVERY_WINDOW: Final = pc.Where(units=_U)
 
 Doc = dict[str, Any]
 
@@ -46,23 +51,22 @@ def _summary(b: Board) -> None:
     name = "The unit's name and supervisor, from the unit registry (ioc_unit_info)."
     b.label("Tên đơn vị", name, _sel(c.UNIT_INFO), "{{name}}", w=12)
     b.label("Người giám sát", name, _sel(c.UNIT_INFO), "{{supervisor}}", w=12)
-    targets = {c.ON_TIME_RATIO: "on_time", c.ONLINE_RATIO: "online"}
-    for spec, (vi, en) in RATIO_TITLES.items():
-        expr = _sel(spec, 'window="$window"')
-        b.stat(f"{vi} ($window)", f"The unit's {en} over $window.", expr, PCT)
-        if spec in targets:
-            text = f"The unit's {en} target (ioc_unit_target_ratio)."
-            b.stat(f"Mục tiêu {vi[0].lower()}{vi[1:]}", text, _own_target(targets[spec]), PCT)
-    b.stat("Quá hạn", "Dossiers in progress past their due time.", _sel(c.OVERDUE))
-    b.stat("Đang giải quyết", "Dossiers received and not yet completed.", _sel(c.IN_PROGRESS))
-    for within, _ in c.DUE_SOON_WITHIN:
-        text = f"Dossiers in progress due within the next {within}."
-        b.stat(f"Sắp đến hạn {within}", text, _sel(c.DUE_SOON, f'within="{within}"'))
-    ratios = [(_sel(spec), f"{vi} {{{{window}}}}") for spec, (vi, _) in RATIO_TITLES.items()]
+    for figure in pc.RATIOS:
+        b.figure("stat", figure, "unit", WHERE, "($window)")
+        if figure.key in c.TARGET_KPIS:
+            text = f"The unit's {figure.title.en.lower()} target (ioc_unit_target_ratio)."
+            vi = figure.title.vi
+            b.stat(f"Mục tiêu {vi[0].lower()}{vi[1:]}", text, _own_target(figure.key), PCT)
+    for figure in (pc.OVERDUE, pc.IN_PROGRESS, *pc.DUE_SOON):
+        b.figure("stat", figure, "unit", WHERE)
+    ratios = [(f.expr("unit", _EVERY_WINDOW), f"{f.short.vi} {{{{window}}}}") for f in pc.RATIOS]
     b.add("bargauge", "Các tỷ lệ theo cửa sổ", "Every ratio in every window.", ratios, PCT, 12, 10)
-    vs = [(_sel(c.ON_TIME_RATIO, 'window=~"24h|30d"'), "đúng hạn {{window}}")]
+    on_time = pc.BY_KEY["on_time"]
+    legend = f"{on_time.short.vi.lower()} {{{{window}}}}"
+    vs = [(on_time.expr("unit", pc.Where(window='window=~"24h|30d"', units=_U)), legend)]
     vs += [(_own_target("on_time"), "mục tiêu")]
-    b.add("timeseries", "Tỷ lệ đúng hạn so với mục tiêu", "On-time vs target.", vs, PCT, 12, 10)
+    title = f"{on_time.title.vi} so với mục tiêu"
+    b.add("timeseries", title, "On-time ratio vs target.", vs, PCT, 12, 10)
 
 
 def _scorecard(b: Board) -> None:
@@ -73,8 +77,7 @@ def _scorecard(b: Board) -> None:
     b.stat("Tổng điểm", en + "the sum of the exposed components.", sc.total(points, matchers, ()))
     share = sc.share(points, matchers, ())
     b.stat("Tỷ lệ điểm", "Total / sum of the weights of the exposed components.", share, PCT)
-    components = [(f"{points}{{{matchers}}}", "{{component}}")]
-    b.bars("Điểm theo thành phần", "Points per component in the period.", components, w=16)
+    b.figure("bargauge", pc.SCORECARD, "unit", WHERE, "theo thành phần", "{{component}}", 16)
     every = [(sc.share(points, _U, ("window",)), "{{window}}")]
     en = "Total / sum of the weights of the exposed components, per period."
     b.add("timeseries", "Tỷ lệ điểm theo kỳ", en, every, PCT, 24, 8)
@@ -103,8 +106,8 @@ def _flow(b: Board) -> None:
     b.ts("Số hóa, phí, thanh toán, đi lại (/giờ)", en, extra)
     rated = f"sum by (rating) (rate({c.RATED_TOTAL.name}{{{_U}}}[$__rate_interval])){PER_HOUR}"
     b.ts("Đánh giá /giờ", c.RATED_TOTAL.help, [(rated, "{{rating}}")])
-    stock = [(_sel(c.OVERDUE), "quá hạn"), (_sel(c.IN_PROGRESS), "đang giải quyết")]
-    stock += [(_sel(c.DUE_SOON), "sắp đến hạn {{within}}")]
+    open_ = (pc.OVERDUE, pc.IN_PROGRESS, *pc.DUE_SOON)
+    stock = [(f.expr("unit", WHERE), f.short.vi) for f in open_]
     b.ts("Quá hạn, đang giải quyết, sắp đến hạn", "Open dossiers of the unit.", stock)
     window_counts = (
         c.WINDOW_COMPLETED,
@@ -124,7 +127,10 @@ def _budget(b: Board) -> None:
     burn = [(f"{slo.error_ratio(r)}{{{_U}}}", f"tỷ lệ trễ {r}") for r in slo.ERROR_RATIO_RANGES]
     factors = (("14.4 * ", "14,4x"), ("6 * ", "6x"), ("", "1x"))
     burn += [(f"{k}(1 - {_own_target('on_time')})", f"ngưỡng {name}") for k, name in factors]
-    en = "Late share of completions over 5m..3d vs the burn-rate thresholds of the alerts."
+    en = (
+        "Late share of completions over 5m..3d vs the burn-rate factors of the alerts (which "
+        "also want the long window 4 standard errors beyond its factor)."
+    )
     b.add("timeseries", "Tỷ lệ trễ hạn so với ngưỡng tiêu hao", en, burn, PCT, 24, 9)
 
 

@@ -1,8 +1,11 @@
 """The ``ioc-wall`` board: province → level → unit, with the Decision 766 scorecard.
 
-Province and level figures are the recorded roll-ups (:mod:`services.ops.rollups`,
-:mod:`services.ops.scorecard`); unit rows and rankings use the exporter's per-unit
-series with the unit's name joined from ``ioc_unit_info``.
+The KPI figures (ratios, open, overdue and due-soon dossiers, scorecard points, the units
+with most overdue dossiers) are the panel catalogue's (:mod:`services.panel_catalogue`),
+titles and expressions shared with the web wall, selected with :data:`WHERE`: province
+and level figures are the recorded roll-ups (:mod:`services.ops.rollups`,
+:mod:`services.ops.scorecard`) or the same sums, unit rows and rankings the exporter's
+per-unit series with the unit's name joined from ``ioc_unit_info``.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from typing import Any, Final
 
 from ioc_monitor import catalogue as c
 from ioc_monitor.registry import LEVELS
+from services import panel_catalogue as pc
 from services.ops import rollups as ru
 from services.ops import scorecard as sc
 from services.ops.alertkit import target
 from services.ops.panels import (
     PCT,
     PER_HOUR,
+    UNITS,
     Board,
     custom_var,
     dashboard,
@@ -26,20 +31,13 @@ from services.ops.panels import (
     window_var,
 )
 
-__all__ = ["RATIO_TITLES", "wall"]
+__all__ = ["WHERE", "wall"]
 
-#: Vietnamese title and English name of each ratio, in catalogue order.
-RATIO_TITLES: Final = {
-    c.ON_TIME_RATIO: ("Tỷ lệ đúng hạn", "on-time ratio"),
-    c.ONLINE_RATIO: ("Tỷ lệ trực tuyến", "online ratio"),
-    c.DIGITIZED_RATIO: ("Tỷ lệ số hóa", "digitised ratio"),
-    c.ONLINE_PAYMENT_RATIO: ("Tỷ lệ thanh toán trực tuyến", "online-payment ratio"),
-    c.MULTI_VISIT_RATIO: ("Tỷ lệ đi lại từ 3 lần", "multi-visit ratio (3+ trips)"),
-    c.SATISFACTION_RATIO: ("Tỷ lệ hài lòng", "satisfaction ratio"),
-}
 _WIN: Final = '{window="$window"}'
 _PERIOD: Final = 'window="$period"'
 _SEL: Final = 'level=~"$level"'
+#: What the board selects: its ``window``, ``period`` and ``level`` variables.
+WHERE: Final = pc.Where(window='window="$window"', period=_PERIOD, units=_SEL)
 _HIDDEN: Final = ("Time", "job", "instance")
 
 Doc = dict[str, Any]
@@ -67,26 +65,17 @@ def _units_table(columns: Sequence[tuple[str, bool]]) -> Doc:
 
 def _province(b: Board) -> None:
     b.row("Toàn tỉnh")
-    for spec, (vi, en) in RATIO_TITLES.items():
-        expr = ru.ratio_rollup("province", spec) + _WIN
-        b.stat(f"{vi} ($window)", f"Province {en} over $window, from summed counts.", expr, PCT)
-    stocks = (
-        (c.OVERDUE, "Quá hạn", "Dossiers in progress past their due time."),
-        (c.IN_PROGRESS, "Đang giải quyết", "Dossiers received and not yet completed."),
-    )
-    for spec, vi, en in stocks:
-        b.stat(vi, en, ru.rollup("province", spec))
-    due = ru.rollup("province", c.DUE_SOON)
-    for within, _ in c.DUE_SOON_WITHIN:
-        en = f"Dossiers in progress due within the next {within}."
-        b.stat(f"Sắp đến hạn {within}", en, f'{due}{{within="{within}"}}')
+    for figure in pc.RATIOS:
+        b.figure("stat", figure, "province", WHERE, "($window)")
+    for figure in (pc.OVERDUE, pc.IN_PROGRESS, *pc.DUE_SOON):
+        b.figure("stat", figure, "province", WHERE)
     received, completed = (ru.rollup("province", s) for s in (c.RECEIVED_TOTAL, c.COMPLETED_TOTAL))
     b.stat("Tiếp nhận /giờ", "Dossiers received per hour.", f"sum({received}){PER_HOUR}")
     b.stat("Giải quyết /giờ", "Dossiers completed per hour.", f"sum({completed}){PER_HOUR}")
-    for spec in (c.ON_TIME_RATIO, c.ONLINE_RATIO):
-        vi, en = RATIO_TITLES[spec]
-        name = ru.ratio_rollup("province", spec)
-        b.bars(f"{vi} theo cửa sổ", f"Province {en} in every window.", [(name, "{{window}}")], PCT)
+    every_window = pc.Where()
+    for key in ("on_time", "online"):
+        figure = pc.BY_KEY[key]
+        b.figure("bargauge", figure, "province", every_window, "theo cửa sổ", "{{window}}", 8)
     flow = [(received + PER_HOUR, "tiếp nhận {{channel}}")]
     flow += [(completed + PER_HOUR, "giải quyết {{timeliness}}")]
     b.ts("Lưu lượng (hồ sơ/giờ)", "Received by channel and completed by timeliness.", flow)
@@ -107,12 +96,12 @@ def _scorecard(b: Board) -> None:
         sc.share(province, _PERIOD, ()),
         PCT,
     )
-    components = [(f"{province}{{{_PERIOD}}}", "{{component}}")]
-    b.bars("Điểm theo thành phần (toàn tỉnh)", "Province points per component.", components, w=8)
+    card = pc.SCORECARD
+    b.figure("bargauge", card, "province", WHERE, "theo thành phần (toàn tỉnh)", "{{component}}", 8)
     shares = [(sc.share(level, _PERIOD, ("level",)), "{{level}}")]
     b.bars("Tỷ lệ điểm theo cấp", "Total / sum of weights of exposed components.", shares, PCT)
-    by_level = [(f"{level}{{{_PERIOD}}}", "{{level}} {{component}}")]
-    b.add("bargauge", "Điểm theo cấp và thành phần", "Points per level.", by_level, w=12)
+    legend = "{{level}} {{component}}"
+    b.figure("bargauge", card, "level", WHERE, "theo cấp và thành phần", legend, 12)
     unit_share = sc.share(c.SCORECARD_POINTS.name, f"{_PERIOD},{_SEL}", ("unit", "level"))
     ranked = named(unit_share)
     rank_en = "Units ranked by total / sum of the weights of their exposed components; "
@@ -125,19 +114,13 @@ def _scorecard(b: Board) -> None:
 
 def _levels(b: Board) -> None:
     b.row("Theo cấp")
-    for spec, (vi, en) in RATIO_TITLES.items():
-        queries = [(ru.ratio_rollup("level", spec) + _WIN, "{{level}}")]
-        b.ts(f"{vi} theo cấp ($window)", f"The {en} of each level over $window.", queries, PCT)
-    stocks = (
-        (c.OVERDUE, "Quá hạn theo cấp", "{{level}}", "Overdue dossiers per level."),
-        (c.IN_PROGRESS, "Đang giải quyết theo cấp", "{{level}}", "Dossiers in progress."),
-        (c.DUE_SOON, "Sắp đến hạn theo cấp", "{{level}} {{within}}", "Due within 24h / 72h."),
-    )
-    for spec, vi, legend, en in stocks:
-        b.bars(vi, en, [(ru.rollup("level", spec), legend)], w=6)
+    for figure in pc.RATIOS:
+        b.figure("timeseries", figure, "level", WHERE, "theo cấp ($window)", "{{level}}", 8)
+    for figure in (pc.OVERDUE, pc.IN_PROGRESS, *pc.DUE_SOON):
+        b.figure("bargauge", figure, "level", WHERE, "theo cấp", "{{level}}", 6)
     window_done = ru.rollup("level", c.WINDOW_COMPLETED) + _WIN
     queries = [(window_done, "{{level}} {{timeliness}}")]
-    b.bars("Đã giải quyết trong $window theo cấp", "Completed by timeliness.", queries, w=6)
+    b.bars("Đã giải quyết trong $window theo cấp", "Completed by timeliness.", queries)
     counts = [
         (ru.rollup("level", s) + _WIN, f"{{{{level}}}} {label}")
         for s, label in (
@@ -149,43 +132,31 @@ def _levels(b: Board) -> None:
     ]
     counts += [(ru.rollup("level", c.WINDOW_RATED) + _WIN, "{{level}} {{rating}}")]
     en = "Digitised receipts, completions with fee, paid online, multi-visit, and ratings."
-    b.add("bargauge", "Số hồ sơ trong $window theo cấp", en, counts, w=12)
+    b.add("bargauge", "Số hồ sơ trong $window theo cấp", en, counts)
     by_level = f"sum by (level) ({ru.rollup('level', c.COMPLETED_TOTAL)}){PER_HOUR}"
     en = "Completions per hour of each level."
-    b.add("timeseries", "Giải quyết theo cấp (hồ sơ/giờ)", en, [(by_level, "{{level}}")], w=12)
+    b.add("timeseries", "Giải quyết theo cấp (hồ sơ/giờ)", en, [(by_level, "{{level}}")])
 
 
 def _units(b: Board) -> None:
     b.row("Đơn vị")
-    ratio = 'window="$window",' + _SEL
-    columns: list[tuple[str, str, bool]] = [
-        (f"{c.ON_TIME_RATIO.name}{{{ratio}}}", "Đúng hạn", True),
-        (target("on_time").replace("}", f",{_SEL}}}"), "Mục tiêu đúng hạn", True),
-        (f"{c.ONLINE_RATIO.name}{{{ratio}}}", "Trực tuyến", True),
-        (f"{c.DIGITIZED_RATIO.name}{{{ratio}}}", "Số hóa", True),
-        (f"{c.ONLINE_PAYMENT_RATIO.name}{{{ratio}}}", "Thanh toán trực tuyến", True),
-        (f"{c.MULTI_VISIT_RATIO.name}{{{ratio}}}", "Đi lại từ 3 lần", True),
-        (f"{c.SATISFACTION_RATIO.name}{{{ratio}}}", "Hài lòng", True),
-        (f"{c.OVERDUE.name}{{{_SEL}}}", "Quá hạn", False),
-        (f"{c.IN_PROGRESS.name}{{{_SEL}}}", "Đang giải quyết", False),
-        (f'{c.DUE_SOON.name}{{within="24h",{_SEL}}}', "Sắp đến hạn 24h", False),
-        (
-            sc.share(c.SCORECARD_POINTS.name, f"{_PERIOD},{_SEL}", ("unit", "level")),
-            "Tỷ lệ điểm 766 ($period)",
-            True,
-        ),
-    ]
-    table = [(f"max by (unit, level, name) ({named(expr)})", name) for expr, name, _ in columns]
+    columns: list[tuple[str, str, bool]] = []
+    for figure in (*pc.RATIOS, pc.OVERDUE, pc.IN_PROGRESS, *pc.DUE_SOON):
+        columns.append((figure.expr("unit", WHERE), figure.short.vi, UNITS[figure.kind] == PCT))
+        if figure.key == "on_time":
+            own_target = target("on_time").replace("}", f",{_SEL}}}")
+            columns.append((named(own_target), "Mục tiêu đúng hạn", True))
+    share = sc.share(c.SCORECARD_POINTS.name, f"{_PERIOD},{_SEL}", ("unit", "level"))
+    columns.append((named(share), "Tỷ lệ điểm 766 ($period)", True))
+    table = [(f"max by (unit, level, name) ({expr})", name) for expr, name, _ in columns]
     en = "One row per unit: ratios over $window, targets, open dossiers, scorecard share."
     extra = _units_table([(name, pct) for _, name, pct in columns])
     b.add("table", "Các đơn vị ($window)", en, table, w=24, h=12, extra=extra)
-    gap = f"{columns[0][0]} - on (unit, level) {target('on_time')}"
+    on_time = f'{c.ON_TIME_RATIO.name}{{window="$window",{_SEL}}}'
+    gap = f"{on_time} - on (unit, level) {target('on_time')}"
     en = "On-time ratio minus the unit's target (negative: below target)."
     b.bars("Xa mục tiêu đúng hạn nhất ($window)", en, [(named(f"bottomk(10, {gap})"), "{{name}}")])
-    most = named(f"topk(10, {c.OVERDUE.name}{{{_SEL}}} > 0)")
-    b.bars(
-        "Nhiều hồ sơ quá hạn nhất", "Units with the most overdue dossiers.", [(most, "{{name}}")]
-    )
+    b.figure("bargauge", pc.WORST_OVERDUE, "unit", WHERE, legend="{{name}}", w=8)
     rate = f"sum by (unit, level) (rate({c.COMPLETED_TOTAL.name}{{{_SEL}}}[$__rate_interval]))"
     busiest = [(named(f"topk(10, {rate}){PER_HOUR}"), "{{name}}")]
     b.ts("Đơn vị bận nhất (hồ sơ/giờ)", "Completions per hour.", busiest)

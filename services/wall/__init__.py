@@ -7,7 +7,8 @@ app's JSON; the app queries Prometheus (recording rules), Alertmanager (API v2) 
 Redis (the dossier lists) itself.
 
 Modules: :mod:`.settings` (``IOC_WALL_*``), :mod:`.upstream` (Prometheus, Alertmanager
-clients), :mod:`.queries` (PromQL), :mod:`.views` (page payloads, ranking),
+clients), :mod:`.queries` (PromQL; the KPI figures' from :mod:`services.panel_catalogue`,
+shared with the Grafana boards), :mod:`.views` (page payloads, ranking, figure titles),
 :mod:`.alerts`, :mod:`.health` (stale banner), :mod:`.dossiers` (Redis lists),
 :mod:`.app` (routes, CSP), :mod:`.server` (uvicorn), :mod:`.browser` (headless Chromium
 for tests and screenshots), :mod:`.screenshots`; ``static/`` holds the page shell, the

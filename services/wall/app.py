@@ -6,7 +6,8 @@ Routes (all ``GET``/``HEAD``; any other method is answered 405 before routing):
 ``/``, ``/levels``, ``/units``,        the page shell (``static/index.html``); the ES
 ``/units/<unit_id>``, ``/alerts``,     modules render each page from the JSON below
 ``/pipeline``
-``/api/config``                        non-secret settings: language, kiosk, timers
+``/api/config``                        non-secret settings: language, kiosk, timers, the
+                                       figures' titles (panel catalogue)
 ``/api/health``                        the stale-banner problems (:mod:`.health`)
 ``/api/overview``, ``/api/levels``,    page data (:mod:`.views`), from Prometheus
 ``/api/units``, ``/api/units/<id>``
@@ -203,6 +204,7 @@ async def api_config(request: Request) -> Json:
         "windows": list(queries.RATIO_WINDOWS),
         "rank_window": views.RANK_WINDOW,
         "weights": views.WEIGHTS,
+        "figures": views.figures(),
     }
 
 

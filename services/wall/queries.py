@@ -1,14 +1,14 @@
 """The PromQL of every page of the wall, one named query set per page (pure: no I/O).
 
-Roll-ups read the recording rules of ``deploy/prometheus/rules/ioc-recording.yml``
-(``level:ioc_on_time_ratio:window``, ``province:ioc_dossiers_overdue:sum``, ...); each is
-written ``<rule> or <the same sum over the per-unit series>``, so a Prometheus whose rule
-files lag behind the catalogue (a ratio or gauge added later) still shows the figure,
-computed the way the rules do: ``sum(good) / sum(all)``, never an average of ratios.
-Per-unit series are taken ``max by`` their own labels, so exporter replicas scraped as
-several targets are not counted twice. Names come from ``ioc_unit_info`` (the
-``_info`` idiom: ``* on (unit) group_left (name) ioc_unit_info``), targets from
-``ioc_unit_target_ratio``.
+The KPI figures (ratios, in progress, overdue, due soon, scorecard, the units with most
+overdue dossiers) are the expressions of the panel catalogue
+(:mod:`services.panel_catalogue`), the same the Grafana boards show, keyed by the
+figure's key and selected with :data:`WHERE` (the ratios in :data:`RATIO_WINDOWS`):
+roll-ups read the recording rules of ``deploy/prometheus/rules/ioc-recording.yml``
+``or`` the same sum over the per-unit series, never an average of ratios; per-unit
+series are taken ``max by`` their own labels with the unit's name joined from
+``ioc_unit_info``. The rest (names and supervisors, targets, counts of units, pipeline
+health) is written here; targets come from ``ioc_unit_target_ratio``.
 
 Unit ids are embedded in queries only after :func:`check_unit_id` (registry ids are
 ``[a-z0-9-]{1,64}``), so a URL cannot inject PromQL.
@@ -16,16 +16,19 @@ Unit ids are embedded in queries only after :func:`check_unit_id` (registry ids 
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final, Literal
 
 from ioc_monitor import catalogue as c
+from services import panel_catalogue as pc
 
 __all__ = [
     "HISTORY_POINTS",
     "RATIOS",
     "RATIO_WINDOWS",
+    "WHERE",
     "alerts_units",
     "check_unit_id",
     "health",
@@ -36,30 +39,24 @@ __all__ = [
     "ratio_rollup",
     "unit",
     "unit_history",
+    "unit_where",
     "units",
 ]
 
 Scope = Literal["level", "province"]
 
-#: KPIs that are ratios (METRICS.md ``ioc_<kpi>_ratio``), in display order.
-RATIOS: Final = ("on_time", "online", "digitized", "online_payment", "multi_visit", "satisfaction")
+#: KPIs that are ratios (the panel catalogue's ratio keys), in display order.
+RATIOS: Final = tuple(f.key for f in pc.RATIOS)
 #: Windows of the ratios shown: the headline one first.
 RATIO_WINDOWS: Final = ("24h", "30d", "month")
 #: Points of a history chart (the step is the span divided by this).
 HISTORY_POINTS: Final = 240
-#: Numerator (metric, selector) and denominator metric of each ratio (KPIS.md, Ratios).
-_PARTS: Final = {
-    "on_time": (c.WINDOW_COMPLETED.name, 'timeliness=~"early|on_time"', c.WINDOW_COMPLETED.name),
-    "online": (
-        c.WINDOW_RECEIVED.name,
-        'channel=~"online_full|online_partial"',
-        c.WINDOW_RECEIVED.name,
-    ),
-    "digitized": (c.WINDOW_DIGITIZED.name, "", c.WINDOW_RECEIVED.name),
-    "online_payment": (c.WINDOW_PAID_ONLINE.name, "", c.WINDOW_COMPLETED_WITH_FEE.name),
-    "multi_visit": (c.WINDOW_MULTI_VISIT.name, "", c.WINDOW_COMPLETED.name),
-    "satisfaction": (c.WINDOW_RATED.name, 'rating="satisfied"', c.WINDOW_RATED.name),
-}
+#: What the pages select: the ratios of :data:`RATIO_WINDOWS`, every scorecard window.
+WHERE: Final = pc.Where(window=f'window=~"{"|".join(RATIO_WINDOWS)}"')
+#: The charts' ratio window.
+_HISTORY_WINDOW: Final = "24h"
+#: Figures of the province, level and unit pages.
+_PAGE_FIGURES: Final = (*pc.RATIOS, pc.IN_PROGRESS, pc.OVERDUE, *pc.DUE_SOON, pc.SCORECARD)
 _UNIT_ID = re.compile(r"[a-z0-9-]{1,64}")
 
 
@@ -68,13 +65,15 @@ def check_unit_id(unit_id: str) -> bool:
     return _UNIT_ID.fullmatch(unit_id) is not None
 
 
-def _windows(windows: Sequence[str]) -> str:
-    return f'window=~"{"|".join(windows)}"'
+def unit_where(unit_id: str, where: pc.Where = WHERE) -> pc.Where:
+    """``where`` narrowed to one unit (``unit_id`` must pass :func:`check_unit_id`).
 
-
-def _by(scope: Scope, *extra: str) -> str:
-    labels = (("level",) if scope == "level" else ()) + extra
-    return f"sum by ({', '.join(labels)})" if labels else "sum"
+    Raises:
+        ValueError: ``unit_id`` is not a unit id.
+    """
+    if not check_unit_id(unit_id):
+        raise ValueError(f"not a unit id: {unit_id!r}")
+    return dataclasses.replace(where, units=f'unit="{unit_id}"')
 
 
 def ratio_rollup(scope: Scope, kpi: str, windows: Sequence[str] = RATIO_WINDOWS) -> str:
@@ -86,28 +85,15 @@ def ratio_rollup(scope: Scope, kpi: str, windows: Sequence[str] = RATIO_WINDOWS)
         windows: Windows wanted. Default :data:`RATIO_WINDOWS`.
 
     Returns:
-        ``<scope>:ioc_<kpi>_ratio:window{window=~...} or (num or 0 * den) / (den > 0)``.
+        The catalogue's ``<scope>:ioc_<kpi>_ratio:window{window=~...} or (num or 0 * den)
+        / (den > 0)``.
     """
-    num_metric, num_sel, den_metric = _PARTS[kpi]
-    w = _windows(windows)
-    agg = _by(scope, "window")
-    num = f"{agg} ({num_metric}{{{w}{',' + num_sel if num_sel else ''}}})"
-    den = f"{agg} ({den_metric}{{{w}}})"
-    rule = f"{scope}:ioc_{kpi}_ratio:window{{{w}}}"
-    return f"{rule} or (({num} or 0 * {den}) / ({den} > 0))"
+    where = pc.Where(window=f'window=~"{"|".join(windows)}"')
+    return pc.BY_KEY[kpi].expr(scope, where)
 
 
-def _gauge_rollup(scope: Scope, spec: c.MetricSpec, *extra: str) -> str:
-    return f"{scope}:{spec.name}:sum or {_by(scope, *extra)} ({spec.name})"
-
-
-def _rollups(scope: Scope) -> dict[str, str]:
-    queries = {f"ratio:{kpi}": ratio_rollup(scope, kpi) for kpi in RATIOS}
-    queries["in_progress"] = _gauge_rollup(scope, c.IN_PROGRESS)
-    queries["overdue"] = _gauge_rollup(scope, c.OVERDUE)
-    queries["due_soon"] = _gauge_rollup(scope, c.DUE_SOON, "within")
-    queries["scorecard"] = f"{scope}:{c.SCORECARD_POINTS.name}:window"
-    return queries
+def _figures(scope: pc.Scope, where: pc.Where, figures: Iterable[pc.Figure]) -> dict[str, str]:
+    return {f.key: f.expr(scope, where) for f in figures}
 
 
 def _info(selector: str = "") -> str:
@@ -115,19 +101,16 @@ def _info(selector: str = "") -> str:
 
 
 def overview() -> dict[str, str]:
-    """Province figures, its target, and the units with the most overdue dossiers."""
-    queries = _rollups("province")
-    queries["worst_overdue"] = (
-        f"topk(5, (max by (unit) ({c.OVERDUE.name}) > 0)"
-        f" * on (unit) group_left (name, level) {_info()})"
-    )
+    """Province figures, the units with the most overdue dossiers, the number of units."""
+    queries = _figures("province", WHERE, _PAGE_FIGURES)
+    queries |= _figures("unit", WHERE, (pc.WORST_OVERDUE,))
     queries["units"] = f"count({c.UNIT_INFO.name})"
     return queries
 
 
 def levels() -> dict[str, str]:
     """Figures of each level, its number of units and the range of its targets."""
-    queries = _rollups("level")
+    queries = _figures("level", WHERE, _PAGE_FIGURES)
     queries["units"] = f"count by (level) ({_info()})"
     target = f"max by (unit, level, kpi) ({c.UNIT_TARGET_RATIO.name})"
     queries["target_min"] = f"min by (level, kpi) ({target})"
@@ -135,34 +118,22 @@ def levels() -> dict[str, str]:
     return queries
 
 
-def _per_unit(selector: str = "") -> dict[str, str]:
-    sel = selector.strip("{}")
-    comma = f"{sel}," if sel else ""
-    w = _windows(RATIO_WINDOWS)
-    queries = {
-        f"ratio:{kpi}": f"max by (unit, window) (ioc_{kpi}_ratio{{{comma}{w}}})" for kpi in RATIOS
-    }
-    queries.update(
-        info=_info(selector),
-        targets=f"max by (unit, kpi) ({c.UNIT_TARGET_RATIO.name}{selector})",
-        in_progress=f"max by (unit) ({c.IN_PROGRESS.name}{selector})",
-        overdue=f"max by (unit) ({c.OVERDUE.name}{selector})",
-        due_soon=f"max by (unit, within) ({c.DUE_SOON.name}{selector})",
-        scorecard=f"max by (unit, window, component) ({c.SCORECARD_POINTS.name}{selector})",
-    )
+def _per_unit(where: pc.Where) -> dict[str, str]:
+    selector = f"{{{where.units}}}" if where.units else ""
+    queries = _figures("unit", where, _PAGE_FIGURES)
+    queries["info"] = _info(selector)
+    queries["targets"] = f"max by (unit, kpi) ({c.UNIT_TARGET_RATIO.name}{selector})"
     return queries
 
 
 def units() -> dict[str, str]:
     """Every unit of ``ioc_unit_info`` with its ratios, gauges, targets and scorecard."""
-    return _per_unit()
+    return _per_unit(WHERE)
 
 
 def unit(unit_id: str) -> dict[str, str]:
     """The figures of one unit (``unit_id`` must pass :func:`check_unit_id`)."""
-    if not check_unit_id(unit_id):
-        raise ValueError(f"not a unit id: {unit_id!r}")
-    return _per_unit(f'{{unit="{unit_id}"}}')
+    return _per_unit(unit_where(unit_id))
 
 
 def alerts_units() -> dict[str, str]:
@@ -170,28 +141,19 @@ def alerts_units() -> dict[str, str]:
     return {"info": _info()}
 
 
+_HISTORY: Final = pc.Where(window=f'window="{_HISTORY_WINDOW}"')
+_RATIO_CHART: Final = (pc.BY_KEY["on_time"], pc.BY_KEY["online"])
+
+
 def unit_history(unit_id: str) -> dict[str, str]:
     """Range queries of a unit's charts: on-time and online ratio over 24 h, open dossiers."""
-    if not check_unit_id(unit_id):
-        raise ValueError(f"not a unit id: {unit_id!r}")
-    sel = f'unit="{unit_id}"'
-    return {
-        "on_time": f'max(ioc_on_time_ratio{{{sel},window="24h"}})',
-        "online": f'max(ioc_online_ratio{{{sel},window="24h"}})',
-        "in_progress": f"max({c.IN_PROGRESS.name}{{{sel}}})",
-        "overdue": f"max({c.OVERDUE.name}{{{sel}}})",
-        "due_soon_24h": f'max({c.DUE_SOON.name}{{{sel},within="24h"}})',
-    }
+    where = unit_where(unit_id, _HISTORY)
+    return _figures("unit", where, (*_RATIO_CHART, pc.IN_PROGRESS, pc.OVERDUE, pc.DUE_SOON[0]))
 
 
 def province_history() -> dict[str, str]:
     """Range queries of the overview's charts: the province's ratios over 24 h, overdue."""
-    return {
-        "on_time": ratio_rollup("province", "on_time", ("24h",)),
-        "online": ratio_rollup("province", "online", ("24h",)),
-        "in_progress": _gauge_rollup("province", c.IN_PROGRESS),
-        "overdue": _gauge_rollup("province", c.OVERDUE),
-    }
+    return _figures("province", _HISTORY, (*_RATIO_CHART, pc.IN_PROGRESS, pc.OVERDUE))
 
 
 def pipeline(exporter_job: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Page payloads from query results (pure: no I/O), and the ranking of units.
 
 Each function takes the results of the matching query set of :mod:`services.wall.queries`
-(name → samples) and returns the JSON the browser renders. Absent series stay absent
+(name → samples; the KPI figures under their key of :mod:`services.panel_catalogue`) and
+returns the JSON the browser renders. Absent series stay absent
 (a ratio with no denominator is ``null`` or missing, never 0), so the page shows "—".
 
 Ranking (KPIS.md, Scorecard): units of one level by scorecard total / sum of the weights
@@ -17,12 +18,14 @@ from typing import Any, Final
 
 from ioc_monitor import catalogue as c
 from ioc_monitor.registry import LEVELS
+from services import panel_catalogue as pc
 from services.wall.queries import RATIOS
 from services.wall.upstream import Sample
 
 __all__ = [
     "RANK_WINDOW",
     "WEIGHTS",
+    "figures",
     "levels",
     "overview",
     "rank_units",
@@ -41,6 +44,23 @@ WEIGHTS: Final = dict(c.SCORECARD_COMPONENTS)
 RANK_WINDOW: Final = "month"
 
 
+def figures() -> Json:
+    """The titles of the panel catalogue's figures, for the pages (``/api/config``).
+
+    Returns:
+        ``{key: {kind, title: {vi, en}, short: {vi, en}}}``: the pages show a figure as
+        ``kpi.<key>`` (title) and ``series.<key>`` (short), in the page's language.
+    """
+    return {
+        f.key: {
+            "kind": f.kind,
+            "title": {"vi": f.title.vi, "en": f.title.en},
+            "short": {"vi": f.short.vi, "en": f.short.en},
+        }
+        for f in pc.FIGURES
+    }
+
+
 def _one(samples: Sequence[Sample] | None) -> float | None:
     return samples[0].value if samples else None
 
@@ -50,12 +70,12 @@ def _by(samples: Iterable[Sample], *labels: str) -> dict[tuple[str, ...], float]
 
 
 def _ratios(results: Results, key: tuple[str, ...] = (), *labels: str) -> dict[str, Any]:
-    """``{kpi: {window: value}}`` of the ``ratio:<kpi>`` results matching ``key``."""
+    """``{kpi: {window: value}}`` of the ratio results matching ``key``."""
     out: dict[str, Any] = {}
     for kpi in RATIOS:
         values = {
             k[-1]: v
-            for k, v in _by(results.get(f"ratio:{kpi}", ()), *labels, "window").items()
+            for k, v in _by(results.get(kpi, ()), *labels, "window").items()
             if k[:-1] == key
         }
         if values:
@@ -82,7 +102,9 @@ def scorecards(samples: Iterable[Sample], key: tuple[str, ...] = (), *labels: st
     return out
 
 
-def _due_soon(samples: Iterable[Sample], key: tuple[str, ...] = (), *labels: str) -> Json:
+def _due_soon(results: Results, key: tuple[str, ...] = (), *labels: str) -> Json:
+    """``{within: value}`` of the due-soon results (one figure per ``within``)."""
+    samples = [s for f in pc.DUE_SOON for s in results.get(f.key, ())]
     return {k[-1]: v for k, v in _by(samples, *labels, "within").items() if k[:-1] == key}
 
 
@@ -96,7 +118,7 @@ def overview(results: Results) -> Json:
         "ratios": _ratios(results),
         "in_progress": _one(results.get("in_progress")),
         "overdue": _one(results.get("overdue")),
-        "due_soon": _due_soon(results.get("due_soon", ())),
+        "due_soon": _due_soon(results),
         "scorecard": scorecards(results.get("scorecard", ())),
         "units": _one(results.get("units")),
         "worst_overdue": [
@@ -115,7 +137,7 @@ def levels(results: Results) -> Json:
     """One row per level that has units or data, in registry level order."""
     counts = _by(results.get("units", ()), "level")
     present = {k[0] for k in counts}
-    for name in ("ratio:on_time", "in_progress"):
+    for name in ("on_time", "in_progress"):
         present |= {s.labels.get("level", "") for s in results.get(name, ())}
     rows = []
     for level in (lv for lv in LEVELS if lv in present):
@@ -133,7 +155,7 @@ def levels(results: Results) -> Json:
                 "ratios": _ratios(results, key, "level"),
                 "in_progress": _gauge(results.get("in_progress", ()), key, "level"),
                 "overdue": _gauge(results.get("overdue", ()), key, "level"),
-                "due_soon": _due_soon(results.get("due_soon", ()), key, "level"),
+                "due_soon": _due_soon(results, key, "level"),
                 "scorecard": scorecards(results.get("scorecard", ()), key, "level"),
                 "targets": targets,
             }
@@ -156,7 +178,7 @@ def _unit_rows(results: Results) -> list[Json]:
                 "ratios": _ratios(results, key, "unit"),
                 "in_progress": _gauge(results.get("in_progress", ()), key, "unit"),
                 "overdue": _gauge(results.get("overdue", ()), key, "unit"),
-                "due_soon": _due_soon(results.get("due_soon", ()), key, "unit"),
+                "due_soon": _due_soon(results, key, "unit"),
                 "targets": {
                     kpi: targets[uid, kpi] for kpi in c.TARGET_KPIS if (uid, kpi) in targets
                 },

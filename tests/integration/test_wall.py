@@ -50,6 +50,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
 
 from ioc_monitor.config import KafkaSettings, StackSettings
 from services import harness
+from services import panel_catalogue as pc
 from services.harness import IOC, free_port
 from services.publisher import ensure_topic
 from services.stack.control import ServiceStatus
@@ -657,6 +658,10 @@ def test_overview_in_vietnamese(scenario: Scenario, watched: Watched) -> None:
         "5",
     ]
     assert rows.nth(1).get_attribute("data-unit") == AN_BINH
+    # Figure titles come from the panel catalogue (the Grafana boards' titles too).
+    assert _text(page, '[data-tile="due_soon_24h"] .tile-label') == "Đến hạn trong 24 giờ"
+    assert _text(page, ".columns .panel h2") == pc.WORST_OVERDUE.title.vi
+    assert page.locator("main").inner_text().count("kpi.") == 0
     assert page.locator("#banner").is_hidden()
     assert page.locator('figure[data-chart="ratios"] canvas').count() == 1
 
@@ -672,6 +677,7 @@ def test_language_switch_to_english_and_back(scenario: Scenario, watched: Watche
     assert _tile(page, "on_time") == "90.7%"
     assert _tile(page, "in_progress") == "1,030"
     assert _tile(page, "due_soon_72h") == "1,022"
+    assert _text(page, '[data-tile="due_soon_72h"] .tile-label') == pc.DUE_SOON[1].title.en
     # Links keep the language.
     page.click('nav a[data-page="levels"]')
     page.wait_for_selector('main[data-page="levels"] .page')

@@ -1,5 +1,8 @@
 // Every text of the wall, Vietnamese first; English with ?lang=en.
 // t("key", {n: 3}) replaces {n}; a missing key shows the key itself.
+// The KPI figures' titles are not here: /api/config sends them from the panel catalogue
+// (services/panel_catalogue.py, shared with the Grafana boards) as `figures`, shown as
+// kpi.<key> (title) and series.<key> (short name); see figureTexts.
 
 const vi = {
   "app.title": "Giám sát giải quyết thủ tục hành chính",
@@ -15,17 +18,6 @@ const vi = {
   "loading": "Đang tải dữ liệu…",
   "no_data": "Chưa có dữ liệu",
   "none": "—",
-  "kpi.on_time": "Tỷ lệ đúng hạn",
-  "kpi.online": "Tỷ lệ nộp trực tuyến",
-  "kpi.digitized": "Tỷ lệ số hóa hồ sơ",
-  "kpi.online_payment": "Tỷ lệ thanh toán trực tuyến",
-  "kpi.multi_visit": "Tỷ lệ đi lại từ 3 lần",
-  "kpi.satisfaction": "Tỷ lệ hài lòng",
-  "kpi.in_progress": "Đang giải quyết",
-  "kpi.overdue": "Quá hạn",
-  "kpi.due_soon_24h": "Đến hạn trong 24 giờ",
-  "kpi.due_soon_72h": "Đến hạn trong 72 giờ",
-  "kpi.scorecard": "Điểm Bộ chỉ số 766",
   "kpi.units": "Số đơn vị",
   "unit.dossiers": "hồ sơ",
   "window.1h": "1 giờ qua",
@@ -49,7 +41,6 @@ const vi = {
   "target.value": "Chỉ tiêu {value}",
   "points.of": "{total} / {max} điểm",
   "overview.heading": "Toàn tỉnh",
-  "overview.worst": "Đơn vị có nhiều hồ sơ quá hạn nhất",
   "overview.worst.none": "Không có đơn vị nào có hồ sơ quá hạn",
   "overview.chart.ratios": "Tỷ lệ đúng hạn và trực tuyến (24 giờ qua), theo thời gian",
   "overview.chart.open": "Hồ sơ đang giải quyết và quá hạn, theo thời gian",
@@ -84,11 +75,6 @@ const vi = {
   "late.left": "Còn {d}",
   "late.unknown": "Không có hạn",
   "series.time": "Thời điểm",
-  "series.on_time": "Đúng hạn",
-  "series.online": "Trực tuyến",
-  "series.in_progress": "Đang giải quyết",
-  "series.overdue": "Quá hạn",
-  "series.due_soon_24h": "Đến hạn trong 24 giờ",
   "alerts.heading": "Cảnh báo đang kích hoạt",
   "alerts.none": "Không có cảnh báo nào đang kích hoạt",
   "col.severity": "Mức độ",
@@ -171,17 +157,6 @@ const en = {
   "loading": "Loading…",
   "no_data": "No data yet",
   "none": "—",
-  "kpi.on_time": "On-time ratio",
-  "kpi.online": "Online ratio",
-  "kpi.digitized": "Digitised ratio",
-  "kpi.online_payment": "Paid-online ratio",
-  "kpi.multi_visit": "3+ visits ratio",
-  "kpi.satisfaction": "Satisfaction ratio",
-  "kpi.in_progress": "In progress",
-  "kpi.overdue": "Overdue",
-  "kpi.due_soon_24h": "Due within 24 h",
-  "kpi.due_soon_72h": "Due within 72 h",
-  "kpi.scorecard": "Decision 766 score",
   "kpi.units": "Units",
   "unit.dossiers": "dossiers",
   "window.1h": "Last hour",
@@ -205,7 +180,6 @@ const en = {
   "target.value": "Target {value}",
   "points.of": "{total} / {max} points",
   "overview.heading": "Whole province",
-  "overview.worst": "Units with the most overdue dossiers",
   "overview.worst.none": "No unit has overdue dossiers",
   "overview.chart.ratios": "On-time and online ratios (last 24 h) over time",
   "overview.chart.open": "Dossiers in progress and overdue over time",
@@ -240,11 +214,6 @@ const en = {
   "late.left": "Due in {d}",
   "late.unknown": "No due date",
   "series.time": "Time",
-  "series.on_time": "On time",
-  "series.online": "Online",
-  "series.in_progress": "In progress",
-  "series.overdue": "Overdue",
-  "series.due_soon_24h": "Due within 24 h",
   "alerts.heading": "Alerts firing now",
   "alerts.none": "No alert is firing",
   "col.severity": "Severity",
@@ -320,8 +289,18 @@ export function pickLang(params, fallback) {
   return asked in DICTS ? asked : (fallback in DICTS ? fallback : "vi");
 }
 
-export function translator(lang) {
-  const dict = DICTS[lang] || vi;
+/** kpi.<key> and series.<key> of the catalogue's figures ({key: {title, short}}) in `lang`. */
+export function figureTexts(figures, lang) {
+  const texts = {};
+  for (const [key, figure] of Object.entries(figures || {})) {
+    texts[`kpi.${key}`] = figure.title[lang] || figure.title.vi;
+    texts[`series.${key}`] = figure.short[lang] || figure.short.vi;
+  }
+  return texts;
+}
+
+export function translator(lang, extra = {}) {
+  const dict = { ...(DICTS[lang] || vi), ...extra };
   return (key, vars = {}) => {
     const text = key in dict ? dict[key] : key in vi ? vi[key] : key;
     return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));

@@ -2,7 +2,7 @@
 import { getJSON } from "./api.js";
 import { h, replace } from "./dom.js";
 import { makeFormat } from "./format.js";
-import { has, pickLang, translator } from "./i18n.js";
+import { figureTexts, has, pickLang, translator } from "./i18n.js";
 import * as alerts from "./pages/alerts.js";
 import * as levels from "./pages/levels.js";
 import * as overview from "./pages/overview.js";
@@ -20,7 +20,8 @@ const ROUTES = [
 ];
 const PATHS = { overview: "/", levels: "/levels", units: "/units", alerts: "/alerts", pipeline: "/pipeline" };
 const DEFAULTS = { lang: "vi", kiosk: false, refresh_s: 5, rotate_s: 20, history_s: 86400,
-  pages: Object.keys(PATHS), windows: ["24h", "30d", "month"], rank_window: "month", weights: {} };
+  pages: Object.keys(PATHS), windows: ["24h", "30d", "month"], rank_window: "month", weights: {},
+  figures: {} };
 
 const HOLD = new Set(["exporter_down", "exporter_missing", "redis_down"]);
 const state = { shown: null, seq: 0, inflight: false, lastOk: null, healthProblems: [], pageProblem: null, route: null, unitId: null };
@@ -181,7 +182,8 @@ async function boot() {
   document.body.classList.toggle("kiosk", kiosk);
   document.documentElement.classList.toggle("kiosk", kiosk);
   const chartWidth = Math.max(420, Math.min(880, Math.floor((window.innerWidth - 140) * 0.45)));
-  ctx = { config, lang, kiosk, range, chartWidth, t: translator(lang), fmt: makeFormat(lang),
+  ctx = { config, lang, kiosk, range, chartWidth, t: translator(lang, figureTexts(config.figures, lang)),
+    fmt: makeFormat(lang),
     has: (key) => has(lang, key), link, navigate };
   chrome();
   window.addEventListener("popstate", () => show());

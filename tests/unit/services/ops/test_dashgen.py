@@ -133,7 +133,7 @@ def test_titles_are_vietnamese_descriptions_english() -> None:
 
 
 def test_units_are_shown_by_name() -> None:
-    join = "* on (unit, level) group_left (name) ioc_unit_info"
+    join = "* on (unit, level) group_left (name) max by (unit, level, name) (ioc_unit_info)"
     boards = {d["uid"]: d for d in dashgen.generate().values()}
     wall = boards["ioc-wall"]
     per_unit = [

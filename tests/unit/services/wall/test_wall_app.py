@@ -130,6 +130,8 @@ def test_config_sends_no_secret_nor_upstream_address(
     body = r.text
     assert TOKEN not in body and "prom" not in body and "19090" not in body
     assert json.loads(body)["pages"] == ["overview", "levels", "units", "alerts", "pipeline"]
+    on_time = json.loads(body)["figures"]["on_time"]
+    assert on_time["title"] == {"vi": "Tỷ lệ đúng hạn", "en": "On-time ratio"}
     client.get("/api/overview")
     assert upstreams.seen_auth and set(upstreams.seen_auth) == {f"Bearer {TOKEN}"}
 

@@ -21,10 +21,20 @@ def test_unit_queries_select_the_unit() -> None:
     assert q["info"] == (
         'max by (unit, level, name, supervisor) (ioc_unit_info{unit="qn-c-ha-long"})'
     )
-    assert q["ratio:on_time"] == (
-        'max by (unit, window) (ioc_on_time_ratio{unit="qn-c-ha-long",window=~"24h|30d|month"})'
+    join = "\n* on (unit, level) group_left (name) max by (unit, level, name) (ioc_unit_info)"
+    assert q["on_time"] == (
+        "(max by (unit, level, window) "
+        '(ioc_on_time_ratio{unit="qn-c-ha-long",window=~"24h|30d|month"}))' + join
     )
-    assert q["due_soon"] == 'max by (unit, within) (ioc_dossiers_due_soon{unit="qn-c-ha-long"})'
+    assert q["due_soon_24h"] == (
+        '(max by (unit, level, within) (ioc_dossiers_due_soon{unit="qn-c-ha-long",within="24h"}))'
+        + join
+    )
+    assert 'ioc_scorecard_points{unit="qn-c-ha-long"}' in q["scorecard"]
+    assert (
+        'ioc_dossiers_overdue{unit="qn-c-ha-long"}'
+        in queries.unit_history("qn-c-ha-long")["overdue"]
+    )
 
 
 def test_rollups_use_the_recording_rule_or_the_same_sum() -> None:
@@ -36,11 +46,12 @@ def test_rollups_use_the_recording_rule_or_the_same_sum() -> None:
         '/ (sum by (window) (ioc_window_dossiers_completed{window=~"24h"}) > 0))'
     )
     level = queries.levels()
-    assert level["due_soon"] == (
-        "level:ioc_dossiers_due_soon:sum or sum by (level, within) (ioc_dossiers_due_soon)"
+    assert level["due_soon_72h"] == (
+        'level:ioc_dossiers_due_soon:sum{within="72h"} '
+        'or sum by (level, within) (ioc_dossiers_due_soon{within="72h"})'
     )
-    assert level["ratio:satisfaction"].startswith("level:ioc_satisfaction_ratio:window{")
-    assert 'rating="satisfied"' in level["ratio:satisfaction"]
+    assert level["satisfaction"].startswith("level:ioc_satisfaction_ratio:window{")
+    assert 'rating="satisfied"' in level["satisfaction"]
     assert queries.overview()["overdue"] == (
         "province:ioc_dossiers_overdue:sum or sum (ioc_dossiers_overdue)"
     )
@@ -48,8 +59,9 @@ def test_rollups_use_the_recording_rule_or_the_same_sum() -> None:
 
 def test_the_overview_joins_names_with_the_info_idiom() -> None:
     worst = queries.overview()["worst_overdue"]
-    assert "* on (unit) group_left (name, level)" in worst
-    assert "ioc_unit_info" in worst
+    assert worst.startswith("topk(5, (max by (unit, level) (ioc_dossiers_overdue))")
+    join = "* on (unit, level) group_left (name) max by (unit, level, name) (ioc_unit_info)"
+    assert join in worst
 
 
 def test_pipeline_and_health_use_the_exporter_job() -> None:

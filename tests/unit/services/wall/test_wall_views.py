@@ -44,7 +44,7 @@ def test_units_ranked_within_their_level_scorecard_first_then_on_time() -> None:
             *card("c3", "quarter", timeliness=20),  # not the ranking window
         ],
         # c3 and c4 have no monthly scorecard: after those that have one, by on-time.
-        "ratio:on_time": [
+        "on_time": [
             s(0.9, unit="c3", window="month"),
             s(0.95, unit="c4", window="month"),
             s(0.1, unit="c1", window="month"),
@@ -67,12 +67,13 @@ def test_units_ranked_within_their_level_scorecard_first_then_on_time() -> None:
 def test_a_unit_row_has_its_figures_and_targets() -> None:
     results = {
         "info": [info("a", "commune", "<b>Xã</b>", "sup-a")],
-        "ratio:on_time": [s(0.8, unit="a", window="24h"), s(0.7, unit="a", window="30d")],
-        "ratio:online": [s(0.4, unit="a", window="24h")],
+        "on_time": [s(0.8, unit="a", window="24h"), s(0.7, unit="a", window="30d")],
+        "online": [s(0.4, unit="a", window="24h")],
         "targets": [s(0.95, unit="a", kpi="on_time"), s(0.5, unit="a", kpi="online")],
         "in_progress": [s(5, unit="a")],
         "overdue": [s(3, unit="a")],
-        "due_soon": [s(1, unit="a", within="24h"), s(2, unit="a", within="72h")],
+        "due_soon_24h": [s(1, unit="a", within="24h")],
+        "due_soon_72h": [s(2, unit="a", within="72h")],
     }
     row = views.unit(results)
     assert row is not None
@@ -87,10 +88,10 @@ def test_a_unit_row_has_its_figures_and_targets() -> None:
 def test_overview_and_levels() -> None:
     over = views.overview(
         {
-            "ratio:on_time": [s(0.9, window="24h")],
+            "on_time": [s(0.9, window="24h")],
             "in_progress": [s(1030)],
             "overdue": [s(8)],
-            "due_soon": [s(21, within="24h")],
+            "due_soon_24h": [s(21, within="24h")],
             "worst_overdue": [
                 s(3, unit="b", name="B", level="commune"),
                 s(5, unit="a", name="A", level="province"),
@@ -100,12 +101,13 @@ def test_overview_and_levels() -> None:
     )
     assert over["ratios"] == {"on_time": {"24h": 0.9}}
     assert (over["in_progress"], over["overdue"], over["units"]) == (1030, 8, 4)
+    assert over["due_soon"] == {"24h": 21}
     assert [w["unit"] for w in over["worst_overdue"]] == ["a", "b"]
     assert over["scorecard"] == {}
     lv = views.levels(
         {
             "units": [s(1, level="province"), s(3, level="commune")],
-            "ratio:on_time": [s(0.9, level="commune", window="24h")],
+            "on_time": [s(0.9, level="commune", window="24h")],
             "target_min": [s(0.9, level="commune", kpi="on_time")],
             "target_max": [s(0.95, level="commune", kpi="on_time")],
             "overdue": [s(3, level="commune")],

@@ -48,5 +48,5 @@ export async function load(ctx) {
     h("h2", { class: "page-heading", text: t("overview.heading") }),
     h("div", { class: "tiles" }, ...tiles),
     more.length ? h("div", { class: "tiles small" }, ...more) : null,
-    h("div", { class: "columns" }, section(t("overview.worst"), worst), charts));
+    h("div", { class: "columns" }, section(t("kpi.worst_overdue"), worst), charts));
 }
