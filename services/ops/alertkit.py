@@ -11,12 +11,28 @@ alert's value is unchanged) and compare with the unit's target from
 ``ioc_unit_target_ratio{kpi=...}`` by ``on (unit, level)``: no rule is generated per
 unit. A unit without a supervisor has ``supervisor=""``, i.e. no such label (Prometheus
 drops empty labels), so Alertmanager routes its alerts to ``ioc-ops``.
+
+Ratio alerts compare a window's share with a *control limit* (:func:`control_limit`), not
+with the bare threshold: a Shewhart p-chart with the standard given, whose limits are
+``p0 ± 4 * sqrt(p0 * (1 - p0) / n)`` for a standard share ``p0`` and ``n`` dossiers. The
+limit closes in on ``p0`` as the volume grows (a commune's 55 completions a day: on time
+below 83 % against 95 %; the provincial centre's 1,100: below 99.5 % against 99.9 %).
+
+Why 4 standard errors, not Shewhart's 3: one 3-sigma chart crosses its limit by chance once
+in 740 windows, but the IOC watches every unit of the province at once, and a false ticket
+anywhere costs a supervisor's time. 4 sigma keeps the province's 55 units together at about
+one 3-sigma chart's false alarms (Bonferroni: 0.135 % / 55 is the one-sided 4-sigma tail,
+0.003 %). The late counts are skewed, so a unit exactly at ``p0`` crosses in 0.01–0.1 % of
+its windows (exact binomial; 0.26 % at the minimum volume of 20), and a healthy unit, which
+does better than ``p0``, in about 0.001–0.05 %: a shortfall beyond the limit is a unit that
+slips, not a bad day of a small desk. With 3 sigma the simulated province
+(``tests/integration/test_demo_alerts.py``) had a healthy unit alerting every few weeks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from ioc_monitor import catalogue as c
 
@@ -27,9 +43,11 @@ __all__ = [
     "EXPORTER_JOB",
     "FEED",
     "FEED_STALLED",
+    "SIGMAS",
     "VI_PERCENT",
     "Text",
     "alert",
+    "control_limit",
     "lookup",
     "target",
     "vi_pct",
@@ -49,6 +67,9 @@ FEED_STALLED: Final = "IocFeedStalled"
 VI_PERCENT: Final = 'humanizePercentage | reReplaceAll "[.]" "," | reReplaceAll "%" " %"'
 #: Template pipeline printing a count without exponent: ``1200000``, not ``1.2e+06``.
 COUNT: Final = 'printf "%.0f"'
+#: Half-width of the control limits of the ratio alerts, in standard errors (see above).
+SIGMAS: Final = 4
+_MATCH: Final = "on (unit, level) group_left ()"
 
 Doc = dict[str, Any]
 
@@ -96,6 +117,40 @@ def with_unit_info(expr: str) -> str:
     body = expr.replace("\n", "\n  ")
     join = f"* on (unit, level) group_left (name, supervisor) {c.UNIT_INFO.name}"
     return f"(\n  {body}\n)\n{join}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def control_limit(standard: str, n: str, side: Literal["lower", "upper"]) -> str:
+    """PromQL of the control limit of a share, per unit (a p-chart's limit).
+
+    ``standard - SIGMAS * sqrt(standard * (1 - standard) / n)`` (``+`` for ``upper``). A
+    standard of 1 or more (a burn-rate threshold beyond every dossier) gives NaN, which
+    no comparison passes; ``n`` = 0 gives an infinite limit.
+
+    Args:
+        standard: The standard share: a number (``0.9``) or a per-unit expression
+            (labels ``unit``, ``level``, possibly more), parenthesised if compound.
+        n: Per-unit expression of the number of dossiers the share is taken over.
+        side: ``lower`` for alerts that fire below the limit, ``upper`` above it.
+
+    Returns:
+        A parenthesised expression with labels ``unit``, ``level`` (and any other labels
+        of ``standard``).
+    """
+    sign = "-" if side == "lower" else "+"
+    variance = f"{standard} * (1 - {standard})"
+    if _is_number(standard):  # scalar op vector: no matching
+        root = f"{SIGMAS} * sqrt(\n    {variance}\n    / {n}\n  )"
+        return f"(\n  {standard}\n  {sign} {root}\n)"
+    root = f"{SIGMAS} * sqrt(\n    {variance}\n    / {_MATCH}\n    {n}\n  )"
+    return f"(\n  {standard}\n  {sign} {_MATCH}\n  {root}\n)"
 
 
 def vi_pct(value: str) -> str:

@@ -6,7 +6,8 @@ One scenario per module (fixture ``scenario``):
    output plus hand-written events that plant a condition — a commune unit of the bundled
    registry under supervisor ``sup-ha-long`` (drawn per run, see :func:`_pick_unit`)
    completes 20 dossiers in the last 24 h of event time, 10 of them late (on-time ratio 0.5,
-   target 0.95; 20 is the alert's minimum volume), with digitised, fee, online-payment,
+   target 0.95, far below its 4-sigma limit 0.95 - 4 sqrt(0.95 x 0.05 / 20) = 0.76; 20 is
+   the alert's minimum volume), with digitised, fee, online-payment,
    multi-visit and rating fields so every v2 family and roll-up has data;
 2. ``ioc worker`` and ``ioc exporter --clock event`` (windows evaluated at the log's
    watermark, July 2025, not at the wall clock);
@@ -529,7 +530,8 @@ def test_planted_condition_pages_the_units_supervisor(scenario: Scenario) -> Non
     notes = fired["annotations"]
     assert notes["description"] == (
         f"Tỷ lệ đúng hạn 24 giờ của {unit.name} ({unit.id}) là 50 %, dưới mục tiêu 95 %, "
-        f"tính trên {PLANTED} hồ sơ đã giải quyết."
+        f"tính trên {PLANTED} hồ sơ đã giải quyết; mức chênh lệch này vượt giới hạn kiểm "
+        "soát 4 sigma, không phải dao động ngẫu nhiên."
     )
     assert notes["summary_en"] == f"On-time ratio of {unit.name} is below its target over 24h"
     assert notes["runbook_url"] == f"http://127.0.0.1:9480/units/{unit.id}"

@@ -323,13 +323,15 @@ def test_rollups_equal_hand_worked_numbers_on_a_real_prometheus(
         for selector in ABSENT:
             assert api.query(selector) == [], selector
 
-        # The overdue alert (for: 0s in the copy): 20 of the centre's 60 open dossiers.
+        # The overdue alert (for: 0s in the copy): 20 of the centre's 60 open dossiers
+        # (33 %, above the limit 0.05 + 4 sqrt(0.05 x 0.95 / 60) = 0.16).
         alert = api.wait_for_alert("IocUnitOverdue", timeout=60, unit=_P)
         assert alert["labels"]["name"] == CENTRE
         assert alert["labels"]["supervisor"] == "qn-centre"
         assert alert["annotations"]["description"] == (
             f"{CENTRE} ({_P}) có 20 hồ sơ đang giải quyết đã quá hạn, trong tổng số 60 hồ sơ "
-            "đang giải quyết (ngưỡng: từ 10 hồ sơ và trên 5 %)."
+            "đang giải quyết (ngưỡng: từ 10 hồ sơ và trên 5 %; mức chênh lệch này vượt giới "
+            "hạn kiểm soát 4 sigma, không phải dao động ngẫu nhiên)."
         )
         assert alert["annotations"]["runbook_url"] == f"http://127.0.0.1:9480/units/{_P}"
         # hong-gai: 4 of 40 overdue (10 %) but fewer than 10: never.

@@ -197,16 +197,71 @@ def test_no_rule_per_unit(files: dict[Path, str]) -> None:
     assert "ioc:unit_" not in rules_text
 
 
+def _limit(standard: str, n: str, sign: str) -> str:
+    """The control limit as the generated files spell it (standard given, 4 sigma)."""
+    if re.fullmatch(r"[0-9.]+", standard):
+        return f"{standard}\n{sign} 4 * sqrt(\n  {standard} * (1 - {standard})\n  / {n}\n)"
+    match = "on (unit, level) group_left ()"
+    return (
+        f"{standard}\n{sign} {match}\n4 * sqrt(\n  {standard} * (1 - {standard})\n"
+        f"  / {match}\n  {n}\n)"
+    )
+
+
+def _flat(expr: str) -> str:
+    """``expr`` with every line's indentation removed (the nesting depth varies)."""
+    return "\n".join(line.strip() for line in expr.splitlines())
+
+
 def test_targets_come_from_the_exporter(alerts: list[dict[str, Any]]) -> None:
-    by_name = {rule["alert"]: rule for rule in alerts}
-    on_time = 'on (unit, level) group_left () ioc_unit_target_ratio{kpi="on_time"}'
-    for name in ("IocOnTimeBelowTarget24h", "IocOnTimeBelowTarget30d"):
-        assert on_time in by_name[name]["expr"], name
-    online = 'on (unit, level) group_left () ioc_unit_target_ratio{kpi="online"}'
-    assert online in by_name["IocOnlineBelowTarget30d"]["expr"]
+    by_name = {rule["alert"]: _flat(rule["expr"]) for rule in alerts}
+    on_time = 'ioc_unit_target_ratio{kpi="on_time"}'
+    for name, window in (("IocOnTimeBelowTarget24h", "24h"), ("IocOnTimeBelowTarget30d", "30d")):
+        n = f'sum by (unit, level) (ioc_window_dossiers_completed{{window="{window}"}})'
+        assert _flat(_limit(on_time, n, "-")) in by_name[name], name
+    online = 'ioc_unit_target_ratio{kpi="online"}'
+    n = 'sum by (unit, level) (ioc_window_dossiers_received{window="30d"})'
+    assert _flat(_limit(online, n, "-")) in by_name["IocOnlineBelowTarget30d"]
     budget = '(1 - ioc_unit_target_ratio{kpi="on_time"})'
     for name in ("IocOnTimeBudgetBurnFast", "IocOnTimeBudgetBurnSlow"):
-        assert budget in by_name[name]["expr"], name
+        assert budget in by_name[name], name
+
+
+def test_control_limit_is_three_sigma_of_the_standard() -> None:
+    assert ak.SIGMAS == 4
+    lower = ak.control_limit("0.9", "n", "lower")
+    assert _flat(lower) == "(\n" + _flat(_limit("0.9", "n", "-")) + "\n)"
+    upper = ak.control_limit("t", "n", "upper")
+    assert _flat(upper) == "(\n" + _flat(_limit("t", "n", "+")) + "\n)"
+
+
+def test_ratio_alerts_compare_with_control_limits(alerts: list[dict[str, Any]]) -> None:
+    kpi = {
+        r["alert"]: _flat(r["expr"]) for r in alerts if r["labels"]["category"] == ak.CATEGORY_KPI
+    }
+    below = "< on (unit, level) group_left ()\n("
+    for name in ("IocOnTimeBelowTarget24h", "IocOnTimeBelowTarget30d"):
+        assert f'ioc_on_time_ratio{{window="{name[-3:]}"}}\n{below}' in kpi[name]
+    assert f'ioc_online_ratio{{window="30d"}}\n{below}' in kpi["IocOnlineBelowTarget30d"]
+    rated = 'sum by (unit, level) (ioc_window_dossiers_rated{window="30d"})'
+    satisfaction = kpi["IocSatisfactionLow30d"]
+    assert f'ioc_satisfaction_ratio{{window="30d"}}\n{below}' in satisfaction
+    assert _flat(_limit("0.9", rated, "-")) in satisfaction
+    # burn rates: the long window against the upper limit of factor x budget over its
+    # completions, the short one against factor x budget
+    budget = '(1 - ioc_unit_target_ratio{kpi="on_time"})'
+    above = "> on (unit, level) group_left ()"
+    for name, factor, long, short in (
+        ("IocOnTimeBudgetBurnFast", "14.4", "1h", "5m"),
+        ("IocOnTimeBudgetBurnFast", "6", "6h", "30m"),
+        ("IocOnTimeBudgetBurnSlow", "1", "3d", "6h"),
+    ):
+        standard = budget if factor == "1" else f"({factor} * {budget})"
+        n = slo.completed_increase(long)
+        assert (
+            f"{slo.error_ratio(long)}\n{above}\n(\n{_flat(_limit(standard, n, '+'))}" in kpi[name]
+        ), (name, long)
+        assert f"{slo.error_ratio(short)} {above} {standard}\n" in kpi[name], (name, short)
 
 
 def test_every_alert_carries_feed_severity_and_category(alerts: list[dict[str, Any]]) -> None:
@@ -263,14 +318,20 @@ def test_every_ratio_alert_has_a_minimum_volume(alerts: list[dict[str, Any]]) ->
     assert "unit:ioc_dossiers_completed:increase3d >= 20" in slow
     overdue = kpi["IocUnitOverdue"]
     assert "ioc_dossiers_overdue >= 10" in overdue
-    assert "(0.05 * ioc_dossiers_in_progress)" in overdue
+    n = "ioc_dossiers_in_progress"
+    assert f"ioc_dossiers_overdue / {n}\n> on (unit, level) group_left ()\n(\n" in _flat(overdue)
+    assert _flat(_limit("0.05", n, "+")) in _flat(overdue)
 
 
 def test_multi_visit_thresholds_per_level(alerts: list[dict[str, Any]]) -> None:
     assert dict(ra.MULTI_VISIT_MAX) == {"province": 0.02, "district": 0.05, "commune": 0.05}
     (rule,) = [r for r in alerts if r["alert"] == "IocMultiVisitHigh30d"]
-    assert 'ioc_multi_visit_ratio{window="30d",level=~"province"} > 0.02' in rule["expr"]
-    assert 'ioc_multi_visit_ratio{window="30d",level=~"district|commune"} > 0.05' in rule["expr"]
+    expr = _flat(rule["expr"])
+    n = 'sum by (unit, level) (ioc_window_dossiers_completed{window="30d"})'
+    above = "> on (unit, level) group_left ()"
+    for levels, value in (("province", "0.02"), ("district|commune", "0.05")):
+        selector = f'ioc_multi_visit_ratio{{window="30d",level=~"{levels}"}}'
+        assert f"{selector}\n{above}\n(\n{_flat(_limit(value, n, '+'))}\n)" in expr, levels
 
 
 def test_inhibition_source_and_targets_carry_feed(
