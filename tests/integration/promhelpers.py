@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -205,8 +206,12 @@ class PrivatePrometheus:
     proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def api(self) -> PrometheusApi:
-        return PrometheusApi(f"http://127.0.0.1:{self.port}")
+        return PrometheusApi(self.url)
 
     @property
     def log(self) -> Path:
@@ -235,24 +240,54 @@ class PrivatePrometheus:
         return config
 
     def start(self, rule_files: Sequence[Path]) -> None:
-        """Copy the rule files (``for: 0s``), write the config, start, wait until ready."""
+        """Copy the rule files (``for: 0s``), write the config, start, wait until ready.
+
+        Another run on this machine may take the free port first: up to three ports are
+        tried.
+        """
         self.home.mkdir()
         rules = copy_rules(rule_files, self.home / "rules")
-        config = self.home / "prometheus.yml"
-        config.write_text(yaml.safe_dump(self.config(rules), sort_keys=False), encoding="utf-8")
-        argv = [
-            prometheus_binary(),
-            f"--config.file={config}",
-            f"--storage.tsdb.path={self.home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}",
-        ]
-        self.proc = harness.spawn(argv, self.log)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.api.ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                tail = self.log.read_text(errors="replace")[-3000:]
-                pytest.fail(f"private Prometheus did not become ready:\n{tail}", pytrace=False)
-            time.sleep(0.2)
+        for _attempt in range(3):
+            config = self.home / "prometheus.yml"
+            text = yaml.safe_dump(self.config(rules), sort_keys=False)
+            config.write_text(text, encoding="utf-8")
+            argv = [
+                prometheus_binary(),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.home / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ]
+            self.proc = harness.spawn(argv, self.log)
+            deadline = time.monotonic() + START_TIMEOUT
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                if self.api.ready():
+                    return
+                time.sleep(0.2)
+            harness.stop(self.proc)
+            self.port = free_port()
+        tail = self.log.read_text(errors="replace")[-3000:]
+        pytest.fail(f"private Prometheus did not become ready:\n{tail}", pytrace=False)
 
     def stop(self) -> None:
         harness.stop(self.proc)
+
+
+def resolve_run(am: AlertmanagerApi, label: str, run_id: str) -> None:
+    """End every alert of one test run in Alertmanager (``endsAt`` = now), and wait.
+
+    Args:
+        am: The Alertmanager.
+        label: The external label that marks the run's alerts.
+        run_id: Its value for this run.
+    """
+    held = am.alerts(**{label: run_id})
+    if not held:
+        return
+    now = datetime.now(UTC).isoformat()
+    keys = ("labels", "annotations", "startsAt", "generatorURL")
+    am.post_alerts([{k: a[k] for k in keys if k in a} | {"endsAt": now} for a in held])
+    wait_until(
+        lambda: not am.alerts(**{label: run_id}),
+        30,
+        f"Alertmanager to resolve the alerts of run {run_id}",
+    )

@@ -67,6 +67,7 @@ from tests.integration.promhelpers import (
     AlertmanagerApi,
     PrivatePrometheus,
     PrometheusApi,
+    resolve_run,
     wait_until,
 )
 
@@ -319,21 +320,6 @@ def _delete_kafka(pipeline: Pipeline) -> None:
         admin.close()
 
 
-def _resolve(am: AlertmanagerApi, run_id: str) -> None:
-    """End every alert of this run in Alertmanager (``endsAt`` = now)."""
-    held = am.alerts(**{RUN_LABEL: run_id})
-    if not held:
-        return
-    now = datetime.now(UTC).isoformat()
-    keys = ("labels", "annotations", "startsAt", "generatorURL")
-    am.post_alerts([{k: a[k] for k in keys if k in a} | {"endsAt": now} for a in held])
-    wait_until(
-        lambda: not am.alerts(**{RUN_LABEL: run_id}),
-        30,
-        f"Alertmanager to resolve the alerts of run {run_id}",
-    )
-
-
 @pytest.fixture(scope="module")
 def scenario(
     stack: list[ServiceStatus],
@@ -381,7 +367,7 @@ def scenario(
     with contextlib.ExitStack() as cleanup:
         hooks = WebhookRecorder(hook.hostname, hook.port)  # bound before anything can alert
         cleanup.callback(hooks.close)
-        cleanup.callback(_resolve, am, run_id)
+        cleanup.callback(resolve_run, am, RUN_LABEL, run_id)
         cleanup.callback(_delete_kafka, pipeline)
         cleanup.callback(pipeline.clean_redis)
         cleanup.callback(pipeline.stop)

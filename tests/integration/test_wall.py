@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import time
@@ -38,7 +37,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +51,19 @@ from ioc_monitor.config import KafkaSettings, StackSettings
 from services import harness
 from services import panel_catalogue as pc
 from services.harness import IOC, free_port
+from services.ops.alertkit import EXPORTER_JOB
 from services.publisher import ensure_topic
 from services.stack.control import ServiceStatus
 from services.wall.browser import VIEWPORT, chromium_path, launch
 from services.wall.screenshots import PAGE_PATHS, capture
 from tests.integration.pipeline import Pipeline
-from tests.integration.promhelpers import AlertmanagerApi, PrometheusApi, wait_until
+from tests.integration.promhelpers import (
+    AlertmanagerApi,
+    PrivatePrometheus,
+    PrometheusApi,
+    resolve_run,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -258,79 +264,6 @@ EXPECTED = {
 
 # --- processes -----------------------------------------------------------------------------
 
-_FOR = re.compile(r"^(\s+)for: \S+$", re.MULTILINE)
-
-
-def _prometheus_binary() -> str:
-    found = shutil.which("prometheus") or shutil.which("prometheus", path="/usr/bin")
-    if found is None:
-        pytest.fail("prometheus not found (install the Debian package prometheus)")
-    return found
-
-
-@dataclass
-class PrivatePrometheus:
-    """A Prometheus of this test only: scrape and evaluation every second."""
-
-    home: Path
-    rules: Path
-    exporter: str
-    alertmanager: str | None
-    run_id: str
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def api(self) -> PrometheusApi:
-        return PrometheusApi(self.url)
-
-    def start(self) -> None:
-        self.home.mkdir(parents=True)
-        config: dict[str, Any] = {
-            "global": {
-                "scrape_interval": "1s",
-                "scrape_timeout": "1s",
-                "evaluation_interval": "1s",
-                "external_labels": {RUN_LABEL: self.run_id},
-            },
-            "rule_files": [str(self.rules / "*.yml")],
-            "scrape_configs": [
-                {"job_name": "ioc-exporter", "static_configs": [{"targets": [self.exporter]}]}
-            ],
-        }
-        if self.alertmanager:
-            targets = [{"static_configs": [{"targets": [self.alertmanager]}]}]
-            config["alerting"] = {"alertmanagers": targets}
-        path = self.home / "prometheus.yml"
-        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        for _attempt in range(3):  # another run on this machine may take the port first
-            argv = [
-                _prometheus_binary(),
-                f"--config.file={path}",
-                f"--storage.tsdb.path={self.home / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-            ]
-            self.proc = harness.spawn(argv, self.home / "prometheus.log")
-            deadline = time.monotonic() + START_TIMEOUT
-            while not (self.api.ready() and self.proc.poll() is None):
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            time.sleep(0.3)
-            if self.proc.poll() is None and self.api.ready():
-                return
-            harness.stop(self.proc)
-            self.port = free_port()
-        log = (self.home / "prometheus.log").read_text(errors="replace")[-3000:]
-        pytest.fail(f"private Prometheus did not become ready:\n{log}", pytrace=False)
-
-    def stop(self) -> None:
-        harness.stop(self.proc)
-
 
 def _get(
     url: str, method: str = "GET", host: str | None = None
@@ -420,7 +353,7 @@ class Scenario:
     prometheus: PrivatePrometheus
     wall: WallProcess
     run_id: str
-    rules: Path
+    rules: list[Path]
     spare_exporter: str
     spare_proc: subprocess.Popen[bytes]
     alertmanager: str
@@ -429,25 +362,6 @@ class Scenario:
 def _jsonl(path: Path, events: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
     return path
-
-
-def _copy_rules(generated: Path, target: Path) -> Path:
-    """The generated rule files, every ``for:`` rewritten to ``0s`` (nothing else)."""
-    target.mkdir()
-    for source in sorted((generated / "prometheus" / "rules").glob("*.yml")):
-        text = source.read_text(encoding="utf-8")
-        (target / source.name).write_text(_FOR.sub(r"\1for: 0s", text), encoding="utf-8")
-    return target
-
-
-def _resolve(am: AlertmanagerApi, run_id: str) -> None:
-    """End every alert of this run in Alertmanager (``endsAt`` = now)."""
-    held = am.alerts(**{RUN_LABEL: run_id})
-    if not held:
-        return
-    now = datetime.now(UTC).isoformat()
-    keys = ("labels", "annotations", "startsAt", "generatorURL")
-    am.post_alerts([{k: a[k] for k in keys if k in a} | {"endsAt": now} for a in held])
 
 
 def _delete_kafka(pipeline: Pipeline) -> None:
@@ -500,20 +414,20 @@ def scenario(
     )
     generated = home / "deploy"
     pipeline.run("rules", "generate", "--units", str(units), "--out-dir", str(generated))
-    rules = _copy_rules(generated, home / "rules")
+    rules = sorted((generated / "prometheus" / "rules").glob("*.yml"))
     first, second = dataset()
     phase1, phase2 = _jsonl(home / "phase1.jsonl", first), _jsonl(home / "phase2.jsonl", second)
     alertmanager = f"http://127.0.0.1:{stack_settings.alertmanager_port}"
     am = AlertmanagerApi(alertmanager)
     prometheus = PrivatePrometheus(
         home / "prometheus",
-        rules,
-        exporter="",  # set once the exporter runs
+        target="",  # set once the exporter runs
+        job=EXPORTER_JOB,
         alertmanager=f"127.0.0.1:{stack_settings.alertmanager_port}",
-        run_id=run_id,
+        external_labels={RUN_LABEL: run_id},
     )
     with contextlib.ExitStack() as cleanup:
-        cleanup.callback(_resolve, am, run_id)
+        cleanup.callback(resolve_run, am, RUN_LABEL, run_id)
         cleanup.callback(_delete_kafka, pipeline)
         cleanup.callback(pipeline.clean_redis)
         cleanup.callback(pipeline.stop)
@@ -534,8 +448,8 @@ def scenario(
             else:
                 pytest.fail(f"ioc exporter did not start, see {home / log}")
         (exporter_port, _), (spare_port, spare_proc) = exporters
-        prometheus.exporter = f"127.0.0.1:{exporter_port}"
-        prometheus.start()
+        prometheus.target = f"127.0.0.1:{exporter_port}"
+        prometheus.start(rules)
         prom = prometheus.api
         _replay(pipeline, prom, phase1, CONSUMED_1, ACCEPTED_1)
         _replay(pipeline, prom, phase2, CONSUMED_2, ACCEPTED_1 + 1)
@@ -885,10 +799,13 @@ def test_stale_banner_stalled_watermark_exporter_down_prometheus_down(
 ) -> None:
     """A second Prometheus (scraping the spare exporter) and wall with a 3 s stall limit."""
     prom = PrivatePrometheus(
-        tmp_path / "prometheus", scenario.rules, scenario.spare_exporter, None, scenario.run_id
+        tmp_path / "prometheus",
+        scenario.spare_exporter,
+        EXPORTER_JOB,
+        external_labels={RUN_LABEL: scenario.run_id},
     )
     try:
-        prom.start()
+        prom.start(scenario.rules)
         wait_until(
             lambda: prom.api.value("max(ioc_events_processed_total)") == ACCEPTED_1 + 1,
             START_TIMEOUT,
