@@ -10,6 +10,7 @@ everything the demo started (the stack stays up: ``ioc stack down``).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -82,6 +83,8 @@ def run_demo(
         ],
     }
     procs: list[subprocess.Popen[bytes]] = []
+    # SIGTERM (a supervisor, `timeout`) stops the demo like Ctrl-C: what it started stops too.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         for name, cmd in commands.items():
             procs.append(spawn(cmd, logs / f"demo-{name}.log", env=env))
@@ -101,4 +104,10 @@ def run_demo(
         pass
     finally:
         stop_all(procs, timeout=20)
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so the demo's clean-up runs."""
+    raise KeyboardInterrupt

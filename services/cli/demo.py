@@ -33,7 +33,14 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="simulated seconds per wall second (default 3600: an office day in ~10 s, "
         "and even a weekend gap passes within about a minute)",
     )
-    p.add_argument("--rate", type=positive_float, default=300.0, help="events/s fed to Kafka (300)")
+    p.add_argument(
+        "--rate",
+        type=positive_float,
+        default=2000.0,
+        help="most events/s fed to Kafka (2000: at --speedup 3600 the province's office "
+        "hours need about 1,400/s; a lower cap makes the feed fall behind and dossiers "
+        "look overdue that are not)",
+    )
     p.add_argument("--duration", type=positive_float, default=None, help="stop after N seconds")
     p.add_argument("--window", default="24h", help="window of the board's ratio columns")
     p.add_argument(

@@ -335,7 +335,7 @@ def test_demo_passes_the_env_registry_to_run_demo(
     monkeypatch.setattr(services.demo, "run_demo", fake)
     assert main(["demo", "--duration", "5", "--window", "7d"]) == 0
     ((speedup, rate, duration, window, registry, units_path),) = fake.calls
-    assert (speedup, rate, duration, window) == (3600.0, 300.0, 5.0, "7d")
+    assert (speedup, rate, duration, window) == (3600.0, 2000.0, 5.0, "7d")
     assert _ids(registry) == CUSTOM_IDS
     assert units_path == units_env
 
