@@ -19,6 +19,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from ioc_monitor import config
+from services.wall.settings import WallSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -133,11 +134,13 @@ def _host_port(address: str) -> tuple[str, int]:
 
 
 def _settings_models() -> list[type[BaseSettings]]:
-    return [
+    """Every settings model: those of ``ioc_monitor.config`` and the wall's."""
+    models: list[type[BaseSettings]] = [
         obj
         for obj in vars(config).values()
         if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings
     ]
+    return [*models, WallSettings]
 
 
 @pytest.fixture(scope="module")
