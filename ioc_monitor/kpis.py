@@ -45,6 +45,7 @@ from ioc_monitor.events import CHANNELS, RATINGS
 from ioc_monitor.rules import TIMELINESS
 
 __all__ = [
+    "FULL_AT",
     "RATIOS",
     "SCORECARD_WEIGHTS",
     "ratios",
@@ -69,9 +70,8 @@ SCORECARD_WEIGHTS: Final[Mapping[str, int]] = {
     "digitisation": 2,
     "satisfaction": 6,
 }
-_ONLINE_FULL_AT: Final = 0.5
-_DIGITISED_FULL_AT: Final = 0.8
-_SATISFACTION_FULL_AT: Final = 0.9
+#: Ratio at which a capped component reaches its full points (KPIS.md, Scorecard).
+FULL_AT: Final[Mapping[str, float]] = {"online": 0.5, "digitisation": 0.8, "satisfaction": 0.9}
 
 
 def _sum(counts: Mapping[str, int], names: tuple[str, ...]) -> int:
@@ -128,18 +128,24 @@ def scorecard(counts: Mapping[str, int], in_progress: int, overdue: int) -> dict
     out: dict[str, float] = {}
     if completed + in_progress > 0:
         good = _sum(counts, _GOOD)
-        out["timeliness"] = 20 * (good + in_progress - overdue) / (completed + in_progress)
+        out["timeliness"] = (
+            SCORECARD_WEIGHTS["timeliness"]
+            * (good + in_progress - overdue)
+            / (completed + in_progress)
+        )
     if received > 0:
         online = _sum(counts, _ONLINE) / received
-        out["online"] = 12 * min(1.0, online / _ONLINE_FULL_AT)
+        out["online"] = SCORECARD_WEIGHTS["online"] * min(1.0, online / FULL_AT["online"])
     if with_fee > 0:
-        out["payment"] = 6 * counts.get("paid_online", 0) / with_fee
+        out["payment"] = SCORECARD_WEIGHTS["payment"] * counts.get("paid_online", 0) / with_fee
     if received > 0:
         digitised = counts.get("digitized", 0) / received
-        out["digitisation"] = 2 * min(1.0, digitised / _DIGITISED_FULL_AT)
+        full = digitised / FULL_AT["digitisation"]
+        out["digitisation"] = SCORECARD_WEIGHTS["digitisation"] * min(1.0, full)
     if completed > 0:
         bad = (late + counts.get("rated:unsatisfied", 0)) / completed
-        out["satisfaction"] = 6 * min(1.0, max(0.0, 1 - bad) / _SATISFACTION_FULL_AT)
+        full = max(0.0, 1 - bad) / FULL_AT["satisfaction"]
+        out["satisfaction"] = SCORECARD_WEIGHTS["satisfaction"] * min(1.0, full)
     return {c: out[c] for c in SCORECARD_WEIGHTS if c in out}
 
 

@@ -218,10 +218,8 @@ def scrape_parts(client: Any, prefix: str, units: Path) -> tuple[float, float]:
         Seconds spent in ``read_snapshot`` (Redis reads, merge, window sums) and in
         rendering the families plus prometheus-client's text exposition.
     """
-    from prometheus_client import CollectorRegistry, generate_latest
-    from prometheus_client.core import Metric
-
     from ioc_monitor.collector import render_snapshot
+    from ioc_monitor.exposition import families_text
     from ioc_monitor.redis.reader import read_snapshot
 
     registry = load_registry(units)
@@ -229,12 +227,6 @@ def scrape_parts(client: Any, prefix: str, units: Path) -> tuple[float, float]:
     snap = read_snapshot(client, prefix, "event")
     read = time.perf_counter() - start
 
-    class _Families:
-        def collect(self) -> Iterable[Metric]:
-            return render_snapshot(snap, registry)
-
-    target = CollectorRegistry(auto_describe=False)
-    target.register(_Families())
     start = time.perf_counter()
-    generate_latest(target)
+    families_text(render_snapshot(snap, registry))
     return read, time.perf_counter() - start

@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ioc_monitor import catalogue as c
+from ioc_monitor.kpis import FULL_AT  # the caps of the units' own scorecard
 from services.ops.rollups import (
     GOOD_TIMELINESS,
     ONLINE_CHANNELS,
@@ -59,8 +60,6 @@ __all__ = ["FULL_AT", "WEIGHTS", "points", "scorecard_groups", "share", "total"]
 
 #: Weight (maximum points) of each component (KPIS.md; the catalogue's order).
 WEIGHTS: Final[Mapping[str, int]] = dict(c.SCORECARD_COMPONENTS)
-#: Ratio at which a capped component reaches its full points.
-FULL_AT: Final[Mapping[str, float]] = {"online": 0.5, "digitisation": 0.8, "satisfaction": 0.9}
 if set(WEIGHTS) != {"timeliness", "online", "payment", "digitisation", "satisfaction"}:
     raise ImportError(f"scorecard components changed: {sorted(WEIGHTS)}")  # pragma: no cover
 
