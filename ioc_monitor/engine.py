@@ -143,21 +143,20 @@ def fold(
         if state is None:
             state = lookup.dossier(ev.dossier_id)
         key = event_key(ev.event_id)
-        if state is not None and key in state.events:
+        if state is not None and state.has_event(key):
             delta.duplicate += 1
             continue
         delta.processed += 1
         delta.units.add(ev.unit_id)
         if delta.watermark is None or ev.occurred_at > delta.watermark:
             delta.watermark = ev.occurred_at
-        known = state.events if state is not None else set()
+        known = state.events if state is not None else b""
         if state is not None and expired(state, ev):
             state = None  # a new life of the dossier; its ids still de-duplicate
             delta.forgotten.add(ev.dossier_id)
         was_completed = state is not None and state.completed
         state, items = apply_event(state, ev)  # a completed dossier: only a first rating
-        state.events |= known
-        state.events.add(key)
+        state.events = known + key
         dossiers[ev.dossier_id] = state
         if items:
             keep_from = recent_from(delta.watermark)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal
 
+import msgspec
 import orjson
 
 from ioc_monitor.timeutil import parse_timestamp
@@ -67,11 +68,11 @@ _ONLINE_MODES: Final = frozenset({"full", "partial"})
 RATINGS: Final = ("satisfied", "unsatisfied")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(msgspec.Struct, frozen=True, gc=False):
     """One accepted event, reduced to what the KPI rules use.
 
-    Times are float seconds since the epoch (UTC).
+    Times are float seconds since the epoch (UTC). A frozen ``msgspec.Struct``: built
+    about 5x faster than a frozen dataclass, once per message.
 
     Attributes:
         event_id: De-duplication key.
@@ -317,97 +318,105 @@ def _accepted(
     )
 
 
-def _fast_time(value: object) -> float | None:
-    """A timestamp field's seconds, or ``None`` when it is not a valid timestamp string."""
-    if type(value) is not str or len(value) > 64:
-        return None
-    return parse_timestamp(value)
+_Stamp = Annotated[str, msgspec.Meta(max_length=64)]
 
 
-def _fast(obj: dict[str, Any], units: Container[str]) -> Event | None:
-    """The accepted event, checked in one pass; ``None`` when any rule might fail.
+class _WireSupplement(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    requested_at: _Stamp
+    completed_at: _Stamp | None = None
 
-    The common case (a valid event) is checked here with direct tests of the decoded
-    JSON's exact types (orjson gives exactly ``str``, ``int``, ``bool``...); anything
-    unusual returns ``None`` and :func:`_validate` then decides, with the first failing
-    rule and its detail. It accepts exactly what :func:`_validate` accepts, and builds the
-    same :class:`Event` (a differential property test checks both).
+
+class _Wire(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """The fields of EVENTS.md with their JSON types and lengths (``null`` = absent).
+
+    Decoded in one C pass by msgspec. Unknown fields are refused here (so the document
+    goes to the validator, which ignores them): msgspec skips an unknown field's value
+    more leniently than a full JSON parse (e.g. invalid UTF-8 or ``1e400`` inside it),
+    and the fast path must never accept a message the validator would reject.
     """
-    g = obj.get
-    event_id, dossier_id, unit_id = g("event_id"), g("dossier_id"), g("unit_id")
-    if type(event_id) is not str or not 0 < len(event_id) <= 128:
+
+    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    dossier_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    unit_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    status: int | str
+    occurred_at: _Stamp
+    procedure_code: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    agency_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    received_at: _Stamp | None = None
+    due_at: _Stamp | None = None
+    ended_at: _Stamp | None = None
+    channel: Literal["in_person", "online", "postal"] | None = None
+    online_mode: Literal["full", "partial"] | None = None
+    supplements: list[_WireSupplement] | None = None
+    apology: bool | None = None
+    fee_required: bool | None = None
+    paid_online: bool | None = None
+    digitized: bool | None = None
+    visits: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    rating: Literal["satisfied", "unsatisfied"] | None = None
+
+
+_WIRE: Final = msgspec.json.Decoder(_Wire)
+
+
+def _fast(raw: bytes, units: Container[str]) -> Event | None:
+    """The accepted event, decoded and checked in one pass; ``None`` when any rule might fail.
+
+    The common case (a valid event with only the contract's fields) is decoded by msgspec
+    into :class:`_Wire`, which checks JSON syntax, UTF-8, types, lengths and the enums;
+    the rest (status, timestamps, receipt fields, registry, time order) is checked here.
+    Anything unusual returns ``None`` and :func:`_validate` then decides, with the first
+    failing rule and its detail. It accepts exactly what :func:`_validate` accepts (of a
+    document orjson decodes), and builds the same :class:`Event` (a differential
+    property test checks both).
+    """
+    try:
+        w = _WIRE.decode(raw)
+    except msgspec.DecodeError:  # includes ValidationError
         return None
-    if type(dossier_id) is not str or not 0 < len(dossier_id) <= 64:
+    code = STATUS_CODES.get(w.status) if isinstance(w.status, str) else w.status
+    if code is None or not 0 < code <= 10:
         return None
-    if type(unit_id) is not str or not 0 < len(unit_id) <= 64 or unit_id not in units:
+    status: int = code
+    if w.unit_id not in units:
         return None
-    procedure, agency = g("procedure_code"), g("agency_id")
-    if procedure is not None and (type(procedure) is not str or len(procedure) > 32):
-        return None
-    if agency is not None and (type(agency) is not str or len(agency) > 64):
-        return None
-    status = g("status")
-    if type(status) is int:
-        if not 0 < status <= 10:
-            return None
-    elif type(status) is str:
-        status = STATUS_CODES.get(status)
-        if status is None:
-            return None
-    else:
-        return None
-    occurred_at = _fast_time(g("occurred_at"))
+    occurred_at = parse_timestamp(w.occurred_at)
     if occurred_at is None:
         return None
-    raw_received, raw_due, raw_ended = g("received_at"), g("due_at"), g("ended_at")
-    received_at = None if raw_received is None else _fast_time(raw_received)
-    due_at = None if raw_due is None else _fast_time(raw_due)
-    ended_at = None if raw_ended is None else _fast_time(raw_ended)
+    raw_received, raw_due, raw_ended = w.received_at, w.due_at, w.ended_at
+    received_at = None if raw_received is None else parse_timestamp(raw_received)
+    due_at = None if raw_due is None else parse_timestamp(raw_due)
+    ended_at = None if raw_ended is None else parse_timestamp(raw_ended)
     if (raw_received is not None and received_at is None) or (
         (raw_due is not None and due_at is None) or (raw_ended is not None and ended_at is None)
     ):
         return None
     if status in _NEEDS_RECEIPT and (received_at is None or due_at is None):
         return None
-    channel, mode = g("channel"), g("online_mode")
-    if channel is None:
-        channel = "in_person"
-    elif type(channel) is not str or channel not in _CHANNEL_VALUES:
-        return None
-    if mode is not None and (type(mode) is not str or mode not in _ONLINE_MODES):
-        return None
-    supplements = g("supplements")
     n_supplements = 0
-    if supplements is not None:
-        if type(supplements) is not list:
-            return None
-        for item in supplements:
-            if type(item) is not dict or _fast_time(item.get("requested_at")) is None:
+    if w.supplements is not None:
+        for item in w.supplements:
+            if parse_timestamp(item.requested_at) is None:
                 return None
-            done = item.get("completed_at")
-            if done is not None and _fast_time(done) is None:
+            if item.completed_at is not None and parse_timestamp(item.completed_at) is None:
                 return None
-        n_supplements = len(supplements)
-    flags = [g(f) for f in ("apology", "fee_required", "paid_online", "digitized")]
-    if any(v is not None and type(v) is not bool for v in flags):
-        return None
-    apology, fee_required, paid_online, digitized = (v is True for v in flags)
-    visits = g("visits")
-    if visits is None:
-        visits = 0
-    elif type(visits) is not int or visits < 0:
-        return None
-    rating = g("rating")
-    if rating is not None and (type(rating) is not str or rating not in RATINGS):
-        return None
+        n_supplements = len(w.supplements)
     if ended_at is None and status in END_STATUSES:
         ended_at = occurred_at
     if _times_problem(received_at, due_at, ended_at) is not None:
         return None
     return _accepted(
-        (event_id, dossier_id, unit_id, status, occurred_at, received_at, due_at, ended_at),
-        (channel, mode, n_supplements, apology, fee_required, paid_online, digitized),
-        (visits, rating, procedure, agency),
+        (w.event_id, w.dossier_id, w.unit_id, status, occurred_at, received_at, due_at, ended_at),
+        (
+            w.channel or "in_person",
+            w.online_mode,
+            n_supplements,
+            w.apology is True,
+            w.fee_required is True,
+            w.paid_online is True,
+            w.digitized is True,
+        ),
+        (w.visits or 0, w.rating, w.procedure_code, w.agency_id),
     )
 
 
@@ -425,15 +434,15 @@ def parse_event(raw: bytes, units: Container[str]) -> Event | Rejection:
     """
     if len(raw) > MAX_MESSAGE_BYTES:
         return Rejection("too_large", f"message is {len(raw)} bytes, over {MAX_MESSAGE_BYTES}")
+    fast = _fast(raw, units)
+    if fast is not None:
+        return fast
     try:
         obj = orjson.loads(raw)
     except (orjson.JSONDecodeError, RecursionError):
         return Rejection("malformed_json", "not UTF-8 JSON")
     if not isinstance(obj, dict):
         return Rejection("malformed_json", "not a JSON object")
-    fast = _fast(obj, units)
-    if fast is not None:
-        return fast
     try:
         return _validate(obj, units)
     except _Invalid as exc:

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 from ioc_monitor.events import CHANNELS, END_STATUSES, RATINGS, Event
 from ioc_monitor.timeutil import day_index
@@ -103,7 +105,8 @@ class DossierState:
             event more than :data:`~ioc_monitor.engine.DOSSIER_HORIZON_S` after it (in
             its own event time) finds the dossier forgotten.
         events: :func:`event_key` of every accepted event of the dossier (also those
-            after its completion): a repeat of one of them is a duplicate.
+            after its completion), concatenated in the order they were accepted (8 bytes
+            each): a repeat of one of them is a duplicate (:meth:`has_event`).
         received_at: Receipt time (seconds) while in progress (for the dossier lists).
         procedure: Last ``procedure_code`` given, while in progress.
         agency: Last ``agency_id`` given, while in progress.
@@ -118,7 +121,7 @@ class DossierState:
     due_occurred_at: float | None = None
     supplement_events: int = 0
     completed_at: float | None = None
-    events: set[bytes] = field(default_factory=set)
+    events: bytes = b""
     fee: bool = False
     paid: bool = False
     rated: bool = False
@@ -126,6 +129,20 @@ class DossierState:
     received_at: float | None = None
     procedure: str | None = None
     agency: str | None = None
+
+    def has_event(self, key: bytes) -> bool:
+        """Whether the :func:`event_key` ``key`` is one of :attr:`events`.
+
+        A match counts only at a multiple of 8 bytes (one digest, not the end of one and
+        the start of the next).
+        """
+        events = self.events
+        at = events.find(key)
+        while at >= 0:
+            if at % EVENT_KEY_BYTES == 0:
+                return True
+            at = events.find(key, at + 1)
+        return False
 
     def encode(self) -> str:
         """Serialise compactly for the state store.
@@ -144,7 +161,7 @@ class DossierState:
             | (_PAID if self.paid else 0)
             | (_RATED if self.rated else 0)
         )
-        ids = base64.b64encode(b"".join(sorted(self.events))).decode()
+        ids = base64.b64encode(self.events).decode()
         if self.completed:
             done = "" if self.completed_at is None else repr(self.completed_at)
             return f"{self.unit}|{flags}||||{done}|{ids}"
@@ -172,8 +189,7 @@ class DossierState:
         state.due_occurred_at = float(parts[3]) if parts[3] else None
         state.supplement_events = int(parts[4]) if parts[4] else 0
         state.completed_at = float(parts[5]) if parts[5] else None
-        raw = base64.b64decode(parts[6])
-        state.events = {raw[i : i + EVENT_KEY_BYTES] for i in range(0, len(raw), EVENT_KEY_BYTES)}
+        state.events = base64.b64decode(parts[6])
         if len(parts) > 7:
             state.visits = int(parts[7])
             state.received_at = float(parts[8]) if parts[8] else None
@@ -194,9 +210,11 @@ def _unesc(text: str) -> str | None:
     return text.replace("%7C", "|").replace("%25", "%") if text else None
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One counted occurrence: ``series`` of :data:`SERIES` for ``unit`` at time ``t``."""
+class Item(msgspec.Struct, frozen=True, gc=False):
+    """One counted occurrence: ``series`` of :data:`SERIES` for ``unit`` at time ``t``.
+
+    A frozen ``msgspec.Struct`` (several per message: cheaper to build than a dataclass).
+    """
 
     unit: str
     series: str

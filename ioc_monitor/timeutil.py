@@ -8,7 +8,7 @@ arithmetic on the epoch.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import lru_cache
 
 __all__ = [
@@ -33,8 +33,24 @@ MAX_YEAR = 2099
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,  # RFC 3339's DIGIT is 0-9 only (``\d`` alone also matches e.g. "２")
 )
+
+
+@lru_cache(maxsize=65536)
+def _day_number(year: str, month: str, day: str) -> int | None:
+    """Days since 1970-01-01 of a calendar date given as digit strings, if it exists.
+
+    ``None`` for a year outside 1970–2099 or an impossible date (e.g. 2026-02-30).
+    """
+    y = int(year)
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        return None
+    try:
+        return date(y, int(month), int(day)).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=131072)
@@ -46,35 +62,30 @@ def parse_timestamp(text: str) -> float | None:
 
     Returns:
         Seconds since the epoch, or ``None`` when the text has no offset, does not
-        parse, names an impossible date or time, or a year outside 1970–2099.
+        parse, names an impossible date or time, or a year outside 1970–2099. The
+        whole seconds are exact; a fraction is added as ``float`` of its digits, then
+        the offset subtracted (the result equals
+        ``datetime(..., tzinfo=UTC).timestamp() + float(fraction) - offset``).
     """
     m = _RFC3339.fullmatch(text)
     if m is None:
         return None
-    year = int(m.group(1))
-    if not MIN_YEAR <= year <= MAX_YEAR:
+    year, month, day, hh, mm, ss, frac, zulu, sign, oh, om = m.groups()
+    days = _day_number(year, month, day)
+    if days is None:
         return None
-    try:
-        base = datetime(
-            year,
-            int(m.group(2)),
-            int(m.group(3)),
-            int(m.group(4)),
-            int(m.group(5)),
-            int(m.group(6)),
-            tzinfo=UTC,
-        ).timestamp()
-    except ValueError:
+    h, mi, s = int(hh), int(mm), int(ss)
+    if h > 23 or mi > 59 or s > 59:
         return None
-    frac = m.group(7)
+    base = float(days * 86400 + h * 3600 + mi * 60 + s)
     if frac is not None:
         base += float(frac)
-    if m.group(8) is None:
-        oh, om = int(m.group(10)), int(m.group(11))
-        if oh > 23 or om > 59:
+    if zulu is None:
+        offset_h, offset_m = int(oh), int(om)
+        if offset_h > 23 or offset_m > 59:
             return None
-        offset = oh * 3600 + om * 60
-        base -= offset if m.group(9) == "+" else -offset
+        offset = offset_h * 3600 + offset_m * 60
+        base -= offset if sign == "+" else -offset
     return base
 
 

@@ -47,12 +47,14 @@ from ioc_monitor.timeutil import (
 
 __all__ = [
     "GRANULARITIES",
+    "PRUNE_EVERY_H",
     "RECENT_MARGIN_S",
     "WINDOWS",
     "Cutoffs",
     "bucket_slots",
     "compute_windows",
     "cutoffs",
+    "prune_plan",
     "recent_from",
     "shard_bounds",
     "shard_cutoffs",
@@ -129,6 +131,42 @@ def shard_cutoffs(cut: Cutoffs) -> dict[str, int]:
     }
 
 
+#: Watermark hours between two prunes of the minute shards and the recent items (6 h):
+#: retention then keeps up to 32 h of minute shards and 7 h of recent items.
+PRUNE_EVERY_H: Final = 6
+
+
+def prune_plan(watermark: float, previous: float | None) -> tuple[str, ...]:
+    """The granularities whose stored shards a batch prunes, in :data:`GRANULARITIES` order.
+
+    A batch that moves the watermark from ``previous`` to ``watermark`` prunes:
+
+    ======  ==========================================================
+    ``m``   when the watermark enters a new :data:`PRUNE_EVERY_H`-hour
+            slot (UTC hours since the epoch // 6)
+    ``h``   when the first kept hour shard (:func:`shard_cutoffs`) moved
+    ``d``   when the first kept day shard moved
+    ``mo``  when the first kept month shard moved
+    ======  ==========================================================
+
+    and all four on the first batch (``previous`` is ``None``). Any prune also trims
+    the recent items and forgets the dossiers past retention. Pruning never changes an
+    answer: the readers never look below the cutoffs.
+
+    Args:
+        watermark: Watermark after the batch (seconds).
+        previous: Watermark before it (``None``: nothing accepted yet).
+
+    Returns:
+        The granularities (empty: no prune due).
+    """
+    if previous is None:
+        return GRANULARITIES
+    now, before = shard_cutoffs(cutoffs(watermark)), shard_cutoffs(cutoffs(previous))
+    slot_moved = hour_index(watermark) // PRUNE_EVERY_H != hour_index(previous) // PRUNE_EVERY_H
+    return tuple(g for g in GRANULARITIES if (slot_moved if g == "m" else now[g] != before[g]))
+
+
 def recent_from(watermark: float) -> float:
     """Earliest time (seconds) of an item kept individually, for a watermark."""
     return float(minute_index(watermark) * 60 - RECENT_MARGIN_S)
@@ -141,12 +179,20 @@ def bucket_slots(t: float) -> tuple[tuple[str, int, int], ...]:
         t: Seconds since the epoch.
 
     Returns:
-        One slot per granularity, in :data:`GRANULARITIES` order.
+        One slot per granularity, in :data:`GRANULARITIES` order (the same for every
+        ``t`` of one minute: computed once per minute).
     """
+    return _minute_slots(minute_index(t))
+
+
+@lru_cache(maxsize=65536)
+def _minute_slots(minute: int) -> tuple[tuple[str, int, int], ...]:
+    """:func:`bucket_slots` of the minute's start (a local day starts on a whole UTC hour)."""
+    t = minute * 60
     h = hour_index(t)
     d = day_index(t)
     mo = month_of_day(d)
-    return (("m", h, minute_index(t)), ("h", d, h), ("d", mo, d), ("mo", mo // 12, mo))
+    return (("m", h, minute), ("h", d, h), ("d", mo, d), ("mo", mo // 12, mo))
 
 
 def _day_start_hour(day: int) -> int:

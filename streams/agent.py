@@ -25,10 +25,14 @@ __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "DLQ_TRUNCATED_BYTES", "KpiAgent", "qu
 
 log = logging.getLogger(__name__)
 
-#: Largest batch taken from the stream, in messages.
-BATCH_MAX = 4000
-#: Longest wait to fill a batch, in seconds.
-BATCH_WITHIN_S = 0.2
+#: Largest batch taken from the stream, in messages. Faust holds the stream while the
+#: agent works on a batch, so a batch is what it hands over in at most
+#: :data:`BATCH_WITHIN_S` (about 7,000 messages at its rate here): the larger the batch,
+#: the fewer Redis round trips and key updates per message.
+BATCH_MAX = 10_000
+#: Longest wait to fill a batch, in seconds: bounds what a quiet stream adds to the
+#: freshness (event → exported, goal p99 ≤ 1 s).
+BATCH_WITHIN_S = 0.5
 #: A dead letter the dead-letter topic refuses as too large is sent again with only
 #: this many bytes of its body (and 1 KiB of its key), header ``ioc-truncated``.
 DLQ_TRUNCATED_BYTES = 64 * 1024
@@ -104,8 +108,8 @@ class KpiAgent:
         dlq: The dead-letter topic (a Faust topic with raw key and value).
         consumer: Returns the app's consumer, looked up at each use (Faust creates it
             when the app starts).
-        batch_max: Largest batch. Default 4000 messages.
-        within: Longest wait to fill a batch. Default 0.2 s.
+        batch_max: Largest batch. Default 10,000 messages.
+        within: Longest wait to fill a batch. Default 0.5 s.
         on_failure: Called with the exception when the agent fails (an error that is
             not Redis being unavailable, which is retried), before it is raised again.
             Default ``None``: nothing is called.

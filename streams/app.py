@@ -105,8 +105,8 @@ def build_app(
         kafka: Broker, topics and consumer group.
         redis_settings: Where the state lives.
         units: The unit registry.
-        batch_max: Largest batch. Default 4000 messages.
-        within: Longest wait to fill a batch. Default 0.2 s.
+        batch_max: Largest batch. Default 10,000 messages.
+        within: Longest wait to fill a batch. Default 0.5 s.
         on_failure: Called with the exception when the agent fails (an error that is
             not Redis being unavailable, which is retried). Faust would leave the
             worker running without its agent; ``ioc worker`` exits instead so that its

@@ -14,6 +14,8 @@ expected stored offset (``''``: none), the new offset, and the JSON list of ops,
 one of:
 
 - ``[command, i, arg, ...]``: ``command KEYS[i] arg ...`` (a single-key command);
+- ``["HINCRBY", i, field, n, field, n, ...]``: ``HINCRBY KEYS[i] field n`` for each pair
+  (one op per hash: a batch increments thousands of bucket fields);
 - ``["DEL", i, j, ...]``: ``DEL KEYS[i] KEYS[j] ...``;
 - ``["PURGE", i_done, i_dossiers, max]``: the dossier ids of ``KEYS[i_done]`` scored
   below ``max`` (a ``ZRANGEBYSCORE`` bound such as ``(1.7e9``) are deleted from the
@@ -93,6 +95,9 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
       end
     end
     if #args > 0 then call('ZADD', KEYS[op[3]], unpack(args)) end
+  elseif name == 'HINCRBY' then
+    local key = KEYS[op[2]]
+    for j = 3, #op, 2 do call('HINCRBY', key, op[j], op[j + 1]) end
   elseif name == 'PURGE' then
     local done, max = KEYS[op[2]], op[4]
     local ids = call('ZRANGEBYSCORE', done, '-inf', max)

@@ -9,12 +9,14 @@ attempt got there first, nothing is written and the caller prepares again. A
 redelivered message is therefore never counted twice, and a batch is never half
 applied.
 
-When the watermark enters a new hour the same script also prunes what retention no
-longer keeps. The keys to delete are read by :func:`prepare` (the partition's units
-and the shards their indexes list below the cutoffs) and declared to the script like
-every other key. That read is consistent with the commit: only commits write a
-partition's keys, each moves the stored offset forward, and the script refuses to
-run if the offset moved since :func:`prepare` read it.
+When the watermark moves far enough (:func:`ioc_monitor.windows.prune_plan`: every
+6 hours of watermark for minute shards, when a cutoff moves for the others) the same
+script also prunes what retention no longer keeps. The keys to delete are read by
+:func:`prepare` (the partition's units and the shards their indexes list below the
+cutoffs) and declared to the script like every other key. That read is consistent
+with the commit: only commits write a partition's keys, each moves the stored offset
+forward, and the script refuses to run if the offset moved since :func:`prepare`
+read it.
 """
 
 from __future__ import annotations
@@ -35,8 +37,7 @@ from ioc_monitor.events import Rejection
 from ioc_monitor.redis.keys import PartitionKeys
 from ioc_monitor.redis.scripts import APPLY_LUA
 from ioc_monitor.rules import DossierState
-from ioc_monitor.timeutil import hour_index
-from ioc_monitor.windows import GRANULARITIES, bucket_slots, cutoffs, shard_cutoffs
+from ioc_monitor.windows import GRANULARITIES, bucket_slots, cutoffs, prune_plan, shard_cutoffs
 
 __all__ = ["Prepared", "Prune", "commit", "prepare"]
 
@@ -180,20 +181,21 @@ async def _read_prune(
     previous: float | None,
     batch_units: set[str],
 ) -> Prune | None:
-    """Read what a prune removes, if one is due: when the watermark enters a new hour.
+    """Read what a prune removes, if one is due (:func:`~ioc_monitor.windows.prune_plan`).
 
-    Two round trips: the partition's units set, then (pipelined) the shards below
-    the cutoffs in each unit's four indexes.
+    Two round trips: the partition's units set, then (pipelined) the shards below the
+    cutoffs in the indexes of the granularities the plan prunes.
     """
-    if watermark is None or (
-        previous is not None and hour_index(watermark) == hour_index(previous)
-    ):
+    if watermark is None:
+        return None
+    plan = prune_plan(watermark, previous)
+    if not plan:
         return None
     cut = cutoffs(watermark)
     first_kept = shard_cutoffs(cut)
     stored_units = await client.smembers(keys.units)
     units = sorted({u.decode() if isinstance(u, bytes) else u for u in stored_units} | batch_units)
-    slots = [(unit, g) for unit in units for g in GRANULARITIES]
+    slots = [(unit, g) for unit in units for g in plan]
     rows: list[list[bytes]] = []
     if slots:
         async with client.pipeline(transaction=False) as pipe:
@@ -242,9 +244,9 @@ def _ops(
     stats: Counter[str] = Counter({f"rej:{r}": n for r, n in delta.rejected.items()})
     stats["processed"] += delta.processed
     stats["duplicate"] += delta.duplicate
-    for field, n in stats.items():
-        if n:
-            add("HINCRBY", k.stats, field, str(n))
+    counted = [x for field, n in stats.items() if n for x in (field, str(n))]
+    if counted:
+        add("HINCRBY", k.stats, *counted)
     if delta.watermark is not None and delta.watermark != prep.previous_watermark:
         add("HSET", k.stats, "wm", repr(delta.watermark))
     if delta.units:
@@ -253,7 +255,8 @@ def _ops(
     add_many("ZADD", k.done, [x for d, t in delta.completed.items() for x in (repr(t), d)])
     # A forgotten dossier that lives again: its old completion must not purge the new state.
     add_many("ZREM", k.done, sorted(delta.forgotten - delta.completed.keys()))
-    # Count per (unit, granularity, shard, bucket, series) first, format each key once.
+    # Count per (unit, granularity, shard, bucket, series) first, format each key once,
+    # then one multi-field HINCRBY op per hash.
     totals: Counter[tuple[str, str]] = Counter()
     counts: Counter[tuple[str, str, int, int, str]] = Counter()
     for item in delta.items:
@@ -261,19 +264,19 @@ def _ops(
         totals[(unit, series)] += 1
         for g, shard, idx in bucket_slots(item.t):
             counts[(unit, g, shard, idx, series)] += 1
-    increments: list[tuple[str, str, str]] = [
-        (k.totals(unit), series, str(n)) for (unit, series), n in totals.items()
-    ]
+    increments: dict[str, list[str]] = {}
+    for (unit, series), n in totals.items():
+        increments.setdefault(k.totals(unit), []).extend((series, str(n)))
     shards: dict[tuple[str, str], set[int]] = {}
-    keys: dict[tuple[str, str, int], str] = {}
+    keys: dict[tuple[str, str, int], list[str]] = {}
     for (unit, g, shard, idx, series), n in counts.items():
-        key = keys.get((unit, g, shard))
-        if key is None:
-            key = keys[(unit, g, shard)] = k.buckets(unit, g, shard)
+        pairs = keys.get((unit, g, shard))
+        if pairs is None:
+            pairs = keys[(unit, g, shard)] = increments.setdefault(k.buckets(unit, g, shard), [])
             shards.setdefault((unit, g), set()).add(shard)
-        increments.append((key, f"{idx}|{series}", str(n)))
-    for key, field, n_text in sorted(increments):
-        add("HINCRBY", key, field, n_text)
+        pairs.extend((f"{idx}|{series}", str(n)))
+    for key, pairs in increments.items():
+        add_many("HINCRBY", key, pairs)
     for (unit, g), present in sorted(shards.items()):
         add_many(
             "ZADD", k.bucket_index(unit, g), [x for i in sorted(present) for x in (str(i),) * 2]

@@ -19,7 +19,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     """Add the arguments of ``ioc worker``."""
     p.set_defaults(func=run)
     add_units_argument(p)
-    p.add_argument("--batch", type=positive_int, default=None, help="largest batch (default 4000)")
+    p.add_argument("--batch", type=positive_int, default=None, help="largest batch (default 10000)")
     p.add_argument("--loglevel", default="warning", help="Faust log level (default warning)")
 
 

@@ -1,9 +1,12 @@
 """The parser's fast path accepts exactly what the rule-by-rule validator accepts.
 
-``parse_event`` first tries ``_fast`` (one pass over the decoded JSON for the common,
-valid case) and falls back to ``_validate`` (every EVENTS.md rule in order, with the
-first failing rule's reason). For any document the two must give the same outcome: the
-same :class:`Event`, or, when the fast path declines, the validator's rejection.
+``parse_event`` first tries ``_fast`` (msgspec decodes the raw bytes into the contract's
+typed fields, then one pass of checks, for the common valid case) and falls back to
+orjson and ``_validate`` (every EVENTS.md rule in order, with the first failing rule's
+reason). For any message the two must give the same outcome: the same :class:`Event`,
+or, when the fast path declines, the validator's rejection. Besides documents, the
+messages include raw JSON that decoders are known to treat differently (unknown fields
+holding invalid UTF-8 or ``1e400``, deep nesting, duplicate keys, escapes...).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ioc_testkit import LONG_UNIT, UNITS
@@ -72,7 +76,14 @@ def _valid(status: int) -> dict[str, Any]:
 
 def _slow(raw: bytes) -> Event | Rejection:
     """The rule-by-rule validator alone (what ``parse_event`` falls back to)."""
-    obj = orjson.loads(raw)
+    if len(raw) > events.MAX_MESSAGE_BYTES:
+        return Rejection("too_large", f"message is {len(raw)} bytes, over 65536")
+    try:
+        obj = orjson.loads(raw)
+    except (orjson.JSONDecodeError, RecursionError):
+        return Rejection("malformed_json", "not UTF-8 JSON")
+    if not isinstance(obj, dict):
+        return Rejection("malformed_json", "not a JSON object")
     try:
         return events._validate(obj, UNITS)
     except events._Invalid as exc:
@@ -94,8 +105,67 @@ def test_fast_path_and_validator_agree(
     raw = json.dumps(doc).encode()
     slow = _slow(raw)
     assert events.parse_event(raw, UNITS) == slow
-    fast = events._fast(orjson.loads(raw), UNITS)
+    fast = events._fast(raw, UNITS)
     assert fast is None or fast == slow  # never accepts what the validator rejects
+
+
+#: Raw JSON pieces (bytes, not documents) that decoders are known to disagree on.
+RAW_VALUES = st.sampled_from(
+    [
+        b'"\xff"', b'"\xc3"', b'"a\xed\xa0\x80b"',  # invalid UTF-8 (also a raw surrogate)
+        b'"\\ud800"', b'"\\udc00x"', b'"\\ud83d\\ude00"',  # lone / paired surrogates
+        b'"\\q"', b'"\\u12"', b'"\x01"', b'"\\u0000"',  # bad escapes, control char, NUL
+        b"1e400", b"-1e400", b"NaN", b"Infinity", b"01", b"-", b"1.", b".5", b"-0", b"1E2",
+        b"100000000000000000000", b"-9223372036854775809", b"18446744073709551616",
+        b"[" * 1100 + b"]" * 1100, b"[" * 200 + b"]" * 200, b'{"a":' * 600 + b"1" + b"}" * 600,
+        b"true", b"null", b"[]", b"{}", b'"\xef\xbc\x92\xef\xbc\x90"',  # fullwidth "20"
+        b'"2026-03-02T09:00:00+07:00"', b'"\xef\xbc\x92026-03-02T09:00:00+07:00"',
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    status=st.integers(1, 10),
+    field=st.sampled_from([*FIELDS, "x", "applicant_name", "unit\\u005fid"]),
+    value=RAW_VALUES,
+    where=st.sampled_from(["first", "last"]),
+    around=st.sampled_from([b"", b" ", b"\n\t", b"\xef\xbb\xbf", b" x", b","]),
+)
+def test_fast_path_and_validator_agree_on_raw_json(
+    status: int, field: str, value: bytes, where: str, around: bytes
+) -> None:
+    """A field with a raw JSON value, before or after the valid fields (duplicate keys
+    included), with bytes around the document: both paths give the same outcome."""
+    body = orjson.dumps(_valid(status))[1:-1]
+    member = b'"' + field.encode() + b'":' + value
+    inner = member + b"," + body if where == "first" else body + b"," + member
+    raw = (around if around == b"\xef\xbb\xbf" else b"") + b"{" + inner + b"}"
+    if around != b"\xef\xbb\xbf":
+        raw += around
+    slow = _slow(raw)
+    assert events.parse_event(raw, UNITS) == slow
+    fast = events._fast(raw, UNITS)
+    assert fast is None or fast == slow
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"x":"\xff",' + orjson.dumps(_valid(1))[1:], "malformed_json"),
+        (orjson.dumps(_valid(1))[:-1] + b',"x":1e400}', "malformed_json"),
+        (orjson.dumps(_valid(1))[:-1] + b',"x":' + b"[" * 1100 + b"]" * 1100 + b"}",
+         "malformed_json"),
+        (orjson.dumps({**_valid(1), "occurred_at": "\uff12026-03-02T09:00:00+07:00"}), "schema"),
+    ],
+    ids=["invalid-utf8-in-unknown-field", "1e400-in-unknown-field", "nesting-1100",
+         "fullwidth-digit"],
+)  # fmt: skip
+def test_what_msgspec_alone_would_let_through_is_rejected(raw: bytes, reason: str) -> None:
+    """msgspec skips an unknown field's value without a full check (and ``\\d`` matches
+    any Unicode digit): these are still rejected, with the validator's reason."""
+    out = events.parse_event(raw, UNITS)
+    assert isinstance(out, Rejection) and out.reason == reason
 
 
 def test_the_fast_path_takes_the_common_valid_events() -> None:
@@ -114,6 +184,6 @@ def test_the_fast_path_takes_the_common_valid_events() -> None:
         "visits": 1,
         "rating": "satisfied",
     }
-    fast = events._fast(orjson.loads(json.dumps(doc)), UNITS)
+    fast = events._fast(json.dumps(doc).encode(), UNITS)
     assert fast is not None and fast == _slow(json.dumps(doc).encode())
     assert fast.rating == "satisfied" and fast.supplements == 1 and fast.channel == "online_full"

@@ -654,3 +654,19 @@ def test_every_message_is_counted_exactly_once(
     }
     assert snap.processed + snap.duplicate + sum(snap.rejected.values()) == len(stream)
     assert totals(snap) == zero_totals(received_in_person=1, completed_early=1, refused=1)
+
+
+def test_event_ids_match_only_whole_digests() -> None:
+    """The kept ids are 8-byte digests end to end: a digest that appears across two of
+    them (at an offset that is not a multiple of 8) is not one of them."""
+    from ioc_monitor.rules import DossierState
+
+    first, second = bytes(range(8)), bytes(range(8, 16))
+    state = DossierState(unit="u-a", events=first + second)
+    straddling = bytes(range(4, 12))  # the last 4 bytes of one and the first 4 of the next
+    assert state.has_event(first) and state.has_event(second)
+    assert not state.has_event(straddling)
+    # Found misaligned first, then aligned further on: still a match.
+    state.events = first + second + straddling
+    assert state.has_event(straddling)
+    assert DossierState.decode(state.encode()).events == state.events

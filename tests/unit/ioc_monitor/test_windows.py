@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 from ioc_testkit import WINDOWS, event, run, snap_at, ts, window_count
 
 from ioc_monitor.timeutil import day_of
-from ioc_monitor.windows import bucket_slots, compute_windows, shard_spans, stable_until
+from ioc_monitor.windows import (
+    bucket_slots,
+    compute_windows,
+    prune_plan,
+    shard_spans,
+    stable_until,
+)
 
 ALL = frozenset(WINDOWS)
 CAL = frozenset({"today", "month", "quarter", "year"})
@@ -435,3 +441,36 @@ def test_stable_until_by_hand() -> None:
     # nothing at all: until the local midnight
     empty: dict[int, dict[str, int]] = {}
     assert stable_until(empty, empty, empty, empty, T, None) == ts("2026-03-11T00:00:00+07:00")
+
+
+# --- prune_plan -------------------------------------------------------------------------
+# By hand: 2025-03-03 16:30 UTC = 1_741_019_400 s, hour 483_616 (483_616 // 6 = 80_602,
+# UTC 12:00-18:00 slot). The first kept hour shard is the local day of hour
+# 483_616 - 744 (31 days back), so it moves at local midnight = 17:00 UTC; the first kept
+# day shard is the month of the local day 400 days back (2024-01-29 here: it does not
+# move on 4 March); the month shard is that day's year.
+_MAR3_1630Z = 1_741_019_400.0
+
+
+@pytest.mark.parametrize(
+    ("previous", "watermark", "plan"),
+    [
+        (None, _MAR3_1630Z, ("m", "h", "d", "mo")),  # first batch: everything
+        (_MAR3_1630Z, _MAR3_1630Z + 1200, ()),  # 16:50: same slot, same cutoffs
+        (_MAR3_1630Z, _MAR3_1630Z + 2400, ("h",)),  # 17:10: local midnight, same slot
+        (_MAR3_1630Z, _MAR3_1630Z + 6000, ("m", "h")),  # 18:10: new slot and midnight
+        (_MAR3_1630Z + 2400, _MAR3_1630Z + 6000, ("m",)),  # 17:10 -> 18:10: slot only
+    ],
+)
+def test_prune_plan_by_hand(
+    previous: float | None, watermark: float, plan: tuple[str, ...]
+) -> None:
+    assert prune_plan(watermark, previous) == plan
+
+
+def test_prune_plan_moves_day_and_month_shards_when_their_cutoff_moves() -> None:
+    # 2026-02-04 16:30 UTC -> 17:10 UTC: local day 2026-02-05 begins; 400 days before it is
+    # 2025-01-01, so the first kept day shard moves from December 2024 to January 2025,
+    # and the month shard from year 2024 to 2025.
+    before = 1_770_222_600.0  # 2026-02-04T16:30:00Z
+    assert prune_plan(before + 2400, before) == ("h", "d", "mo")

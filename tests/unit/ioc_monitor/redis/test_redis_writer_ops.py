@@ -37,7 +37,13 @@ def _decoded(prep: Prepared, extra: dict[str, str] | None = None) -> list[tuple[
         n_keys = {"DEL": len(op) - 1, "PURGE": 2, "CHG": 2}.get(op[0], 1)
         refs = op[1 : 1 + n_keys]
         assert all(isinstance(i, int) and 1 <= i <= len(keys) for i in refs)
-        out.append((op[0], *(keys[i - 1] for i in refs), *op[1 + n_keys :]))
+        named = (op[0], *(keys[i - 1] for i in refs))
+        args = op[1 + n_keys :]
+        if op[0] == "HINCRBY":  # one HINCRBY per (field, n) pair, as the script runs it
+            assert len(args) % 2 == 0
+            out += [(*named, args[j], args[j + 1]) for j in range(0, len(args), 2)]
+        else:
+            out.append((*named, *args))
     return out
 
 
@@ -55,6 +61,15 @@ def test_batch_ops_name_their_keys() -> None:
     assert ("HSETNX", f"{T}:stats", "epoch", "e1") in ops
     assert ops[-1] == ("HSET", f"{T}:stats", "wall", "5")
     assert not any(op[0] in ("DEL", "PURGE", "ZREMRANGEBYSCORE") for op in ops)
+
+
+def test_each_hash_gets_one_increment_op() -> None:
+    """The two receipts share the unit's totals hash: one op with both fields."""
+    keys, ops = _ops(_prepared(None), None)
+    hincr = [(keys[op[1] - 1], *op[2:]) for op in ops if op[0] == "HINCRBY"]
+    named = [h[0] for h in hincr]
+    assert len(named) == len(set(named))
+    assert (f"{T}:tot:u-a", "received:online_full", "1", "received:postal", "1") in hincr
 
 
 def test_prune_deletes_stored_and_new_shards_below_the_cutoffs() -> None:
