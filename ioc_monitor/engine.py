@@ -50,6 +50,9 @@ DOSSIER_HORIZON_S: Final = 400 * 86400
 DOSSIER_RETENTION_S: Final = 2 * DOSSIER_HORIZON_S
 
 
+_INF: Final = float("inf")
+
+
 class Lookup(Protocol):
     """Read access to the state before the batch."""
 
@@ -133,15 +136,17 @@ def fold(
         The batch's :class:`Delta`.
     """
     delta = Delta(watermark=watermark)
-    dossiers = delta.dossiers
+    dossiers, counted, recent, opened = delta.dossiers, delta.items, delta.recent, delta.open
+    keep_from = recent_from(watermark) if watermark is not None else float("inf")
     for pos, ev in enumerate(parsed):
         if isinstance(ev, Rejection):
             delta.rejected[ev.reason] += 1
             delta.rejections.append((pos, ev))
             continue
-        state = dossiers.get(ev.dossier_id)
+        dossier_id = ev.dossier_id
+        state = dossiers.get(dossier_id)
         if state is None:
-            state = lookup.dossier(ev.dossier_id)
+            state = lookup.dossier(dossier_id)
         key = event_key(ev.event_id)
         if state is not None and state.has_event(key):
             delta.duplicate += 1
@@ -150,26 +155,24 @@ def fold(
         delta.units.add(ev.unit_id)
         if delta.watermark is None or ev.occurred_at > delta.watermark:
             delta.watermark = ev.occurred_at
+            keep_from = recent_from(ev.occurred_at)
         known = state.events if state is not None else b""
         if state is not None and expired(state, ev):
             state = None  # a new life of the dossier; its ids still de-duplicate
-            delta.forgotten.add(ev.dossier_id)
+            delta.forgotten.add(dossier_id)
         was_completed = state is not None and state.completed
         state, items = apply_event(state, ev)  # a completed dossier: only a first rating
         state.events = known + key
-        dossiers[ev.dossier_id] = state
-        if items:
-            keep_from = recent_from(delta.watermark)
-            for item in items:
-                delta.items.append(item)
-                if item.t >= keep_from:
-                    delta.recent.append((item, ev.dossier_id))
+        dossiers[dossier_id] = state
+        for item in items:
+            counted.append(item)
+            if item.t >= keep_from:
+                recent.append((item, dossier_id))
         if was_completed:
             continue
         if state.completed:
-            delta.completed[ev.dossier_id] = delta.watermark
-            delta.open[ev.dossier_id] = (state.unit, None)
+            delta.completed[dossier_id] = delta.watermark
+            opened[dossier_id] = (state.unit, None)
         elif state.received:
-            due = state.due_at if state.due_at is not None else float("inf")
-            delta.open[ev.dossier_id] = (state.unit, due)
+            opened[dossier_id] = (state.unit, state.due_at if state.due_at is not None else _INF)
     return delta

@@ -25,7 +25,7 @@ series                  counted by                               at (bucket)
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 from dataclasses import dataclass
 from typing import Final
@@ -161,7 +161,7 @@ class DossierState:
             | (_PAID if self.paid else 0)
             | (_RATED if self.rated else 0)
         )
-        ids = base64.b64encode(self.events).decode()
+        ids = binascii.b2a_base64(self.events, newline=False).decode()
         if self.completed:
             done = "" if self.completed_at is None else repr(self.completed_at)
             return f"{self.unit}|{flags}||||{done}|{ids}"
@@ -189,7 +189,7 @@ class DossierState:
         state.due_occurred_at = float(parts[3]) if parts[3] else None
         state.supplement_events = int(parts[4]) if parts[4] else 0
         state.completed_at = float(parts[5]) if parts[5] else None
-        state.events = base64.b64decode(parts[6])
+        state.events = binascii.a2b_base64(parts[6])
         if len(parts) > 7:
             state.visits = int(parts[7])
             state.received_at = float(parts[8]) if parts[8] else None

@@ -54,6 +54,7 @@ __all__ = [
     "bucket_slots",
     "compute_windows",
     "cutoffs",
+    "minute_slots",
     "prune_plan",
     "recent_from",
     "shard_bounds",
@@ -182,12 +183,15 @@ def bucket_slots(t: float) -> tuple[tuple[str, int, int], ...]:
         One slot per granularity, in :data:`GRANULARITIES` order (the same for every
         ``t`` of one minute: computed once per minute).
     """
-    return _minute_slots(minute_index(t))
+    return minute_slots(minute_index(t))
 
 
 @lru_cache(maxsize=65536)
-def _minute_slots(minute: int) -> tuple[tuple[str, int, int], ...]:
-    """:func:`bucket_slots` of the minute's start (a local day starts on a whole UTC hour)."""
+def minute_slots(minute: int) -> tuple[tuple[str, int, int], ...]:
+    """:func:`bucket_slots` of every time in a minute (minutes since the epoch).
+
+    The same for the whole minute: a local day starts on a whole UTC hour.
+    """
     t = minute * 60
     h = hour_index(t)
     d = day_index(t)

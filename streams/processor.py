@@ -213,15 +213,16 @@ class BatchProcessor:
         if partition not in self._registered:
             await self._redis.sadd(global_key(self._prefix, "parts"), partition)
             self._registered.add(partition)
-        by_offset = {r.offset: r for r in recs}
         messages = [(r.offset, r.value) for r in recs]
         while True:
             prep = await prepare(self._redis, keys, messages, self._units)
             if prep is None:
                 self.skipped += len(recs)
                 return
-            for offset, value, rejection in prep.dead_letters:
-                await self._dead_letter(by_offset[offset].key, value, rejection, partition, offset)
+            if prep.dead_letters:
+                key_of = {r.offset: r.key for r in recs}
+                for offset, value, rejection in prep.dead_letters:
+                    await self._dead_letter(key_of[offset], value, rejection, partition, offset)
             hw = self._highwater(partition)
             extra = {"wall": repr(time.time())}
             if hw is not None:

@@ -26,6 +26,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 import orjson
@@ -37,7 +38,7 @@ from ioc_monitor.events import Rejection
 from ioc_monitor.redis.keys import PartitionKeys
 from ioc_monitor.redis.scripts import APPLY_LUA
 from ioc_monitor.rules import DossierState
-from ioc_monitor.windows import GRANULARITIES, bucket_slots, cutoffs, prune_plan, shard_cutoffs
+from ioc_monitor.windows import GRANULARITIES, cutoffs, minute_slots, prune_plan, shard_cutoffs
 
 __all__ = ["Prepared", "Prune", "commit", "prepare"]
 
@@ -211,6 +212,13 @@ async def _read_prune(
     )
 
 
+@lru_cache(maxsize=65536)
+def _minute_args(minute: int) -> tuple[tuple[tuple[str, int, int], ...], tuple[str, ...]]:
+    """A minute's bucket slots and, as text, the bucket index of each (for a BKT op)."""
+    slots = minute_slots(minute)
+    return slots, tuple(str(idx) for _, _, idx in slots)
+
+
 def _ops(
     prep: Prepared, extra_stats: Mapping[str, str] | None = None
 ) -> tuple[list[str], list[_Op]]:
@@ -244,9 +252,9 @@ def _ops(
     stats: Counter[str] = Counter({f"rej:{r}": n for r, n in delta.rejected.items()})
     stats["processed"] += delta.processed
     stats["duplicate"] += delta.duplicate
-    counted = [x for field, n in stats.items() if n for x in (field, str(n))]
-    if counted:
-        add("HINCRBY", k.stats, *counted)
+    stat_pairs = [x for field, n in stats.items() if n for x in (field, str(n))]
+    if stat_pairs:
+        add("HINCRBY", k.stats, *stat_pairs)
     if delta.watermark is not None and delta.watermark != prep.previous_watermark:
         add("HSET", k.stats, "wm", repr(delta.watermark))
     if delta.units:
@@ -255,28 +263,39 @@ def _ops(
     add_many("ZADD", k.done, [x for d, t in delta.completed.items() for x in (repr(t), d)])
     # A forgotten dossier that lives again: its old completion must not purge the new state.
     add_many("ZREM", k.done, sorted(delta.forgotten - delta.completed.keys()))
-    # Count per (unit, granularity, shard, bucket, series) first, format each key once,
-    # then one multi-field HINCRBY op per hash.
-    totals: Counter[tuple[str, str]] = Counter()
-    counts: Counter[tuple[str, str, int, int, str]] = Counter()
+    # Count per (unit, series) and per (unit, minute) and series: every bucket of an item
+    # follows from its minute, so one BKT op per (unit, minute) has the script increment
+    # the four buckets of each series (their keys named once per unit and hour).
+    totals: dict[tuple[str, str], int] = {}
+    minutes: dict[tuple[str, int], dict[str, int]] = {}
     for item in delta.items:
-        unit, series = item.unit, item.series
-        totals[(unit, series)] += 1
-        for g, shard, idx in bucket_slots(item.t):
-            counts[(unit, g, shard, idx, series)] += 1
-    increments: dict[str, list[str]] = {}
+        pair = (item.unit, item.series)
+        totals[pair] = totals.get(pair, 0) + 1
+        at = (item.unit, int(item.t // 60))
+        counted = minutes.get(at)
+        if counted is None:
+            counted = minutes[at] = {}
+        counted[item.series] = counted.get(item.series, 0) + 1
+    per_unit: dict[str, list[str]] = {}
     for (unit, series), n in totals.items():
-        increments.setdefault(k.totals(unit), []).extend((series, str(n)))
+        per_unit.setdefault(unit, []).extend((series, str(n)))
+    for unit, pairs in per_unit.items():
+        add_many("HINCRBY", k.totals(unit), pairs)
     shards: dict[tuple[str, str], set[int]] = {}
-    keys: dict[tuple[str, str, int], list[str]] = {}
-    for (unit, g, shard, idx, series), n in counts.items():
-        pairs = keys.get((unit, g, shard))
-        if pairs is None:
-            pairs = keys[(unit, g, shard)] = increments.setdefault(k.buckets(unit, g, shard), [])
-            shards.setdefault((unit, g), set()).add(shard)
-        pairs.extend((f"{idx}|{series}", str(n)))
-    for key, pairs in increments.items():
-        add_many("HINCRBY", key, pairs)
+    hour_keys: dict[tuple[str, int], list[int]] = {}
+    for (unit, minute), counted in minutes.items():
+        slots, indexes = _minute_args(minute)
+        refs = hour_keys.get((unit, slots[0][1]))
+        if refs is None:
+            refs = hour_keys[(unit, slots[0][1])] = [
+                ref(k.buckets(unit, g, shard)) for g, shard, _ in slots
+            ]
+            for g, shard, _ in slots:
+                shards.setdefault((unit, g), set()).add(shard)
+        op: _Op = ["BKT", *refs, *indexes]
+        for series, n in counted.items():
+            op += (series, n)
+        ops.append(op)
     for (unit, g), present in sorted(shards.items()):
         add_many(
             "ZADD", k.bucket_index(unit, g), [x for i in sorted(present) for x in (str(i),) * 2]

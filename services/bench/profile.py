@@ -21,7 +21,9 @@ CATEGORIES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("ours: parse + validate (ioc_monitor.events)", ("parse_batch (",)),
     ("ours: KPI rules fold (ioc_monitor.engine/rules)", ("fold (ioc_monitor/engine.py",)),
     ("ours: Lua commit arguments (redis.writer._ops, orjson)", ("_ops (ioc_monitor/",)),
-    ("ours: Redis client (redis-py, hiredis)", ("redis/",)),
+    ("ours: dossier state decode (redis.writer.prepare)", ("DossierState.decode (",)),
+    # "(redis/": redis-py's frames ("... (redis/asyncio/client.py:1)"), not ioc_monitor/redis.
+    ("ours: Redis client (redis-py, hiredis)", ("(redis/",)),
     ("ours: other processor code", ("BatchProcessor.process (",)),
     ("aiokafka: fetch, decode (consumer thread)", ("aiokafka/",)),
     ("Faust agent stream: take_events, acks", ("faust/streams.py", "faust/agents/")),

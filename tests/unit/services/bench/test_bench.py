@@ -128,6 +128,17 @@ def test_our_redis_calls_count_as_ours_not_as_the_event_loop() -> None:
     assert categorize(stack) == "ours: Redis client (redis-py, hiredis)"
 
 
+def test_our_redis_package_is_not_counted_as_redis_py() -> None:
+    """``ioc_monitor/redis/...`` frames are ours: the marker is redis-py's own path."""
+    stack = (
+        "BatchProcessor.process (streams/processor.py:1);"
+        "prepare (ioc_monitor/redis/writer.py:2);_read_prune (ioc_monitor/redis/writer.py:3)"
+    )
+    assert categorize(stack) == "ours: other processor code"
+    decode = stack + ";DossierState.decode (ioc_monitor/rules.py:4)"
+    assert categorize(decode) == "ours: dossier state decode (redis.writer.prepare)"
+
+
 # --- synthetic state and comparisons -----------------------------------------------------
 
 
