@@ -117,7 +117,7 @@ def test_every_section_uses_its_templates_and_fills_them(
 def test_skipped_sections_read_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sections, "py_spy", lambda: None)
     profile = sections.profile_section(tmp_path / "missing.raw")
-    assert profile.method.endswith("see the table).\n\nSkipped: py-spy is not installed.")
+    assert profile.method.endswith("between runs and days.\n\nSkipped: py-spy is not installed.")
     backfill = sections.backfill_section(BenchConfig.from_env({}))
     assert (
         backfill.method == "Skipped (quick mode or `IOC_BENCH_BACKFILL=0`)."
