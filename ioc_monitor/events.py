@@ -437,6 +437,11 @@ def parse_event(raw: bytes, units: Container[str]) -> Event | Rejection:
     fast = _fast(raw, units)
     if fast is not None:
         return fast
+    return _parse_checked(raw, units)
+
+
+def _parse_checked(raw: bytes, units: Container[str]) -> Event | Rejection:
+    """The rule-by-rule path of :func:`parse_event` (orjson, then every rule in order)."""
     try:
         obj = orjson.loads(raw)
     except (orjson.JSONDecodeError, RecursionError):
