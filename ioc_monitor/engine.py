@@ -137,7 +137,7 @@ def fold(
     """
     delta = Delta(watermark=watermark)
     dossiers, counted, recent, opened = delta.dossiers, delta.items, delta.recent, delta.open
-    keep_from = recent_from(watermark) if watermark is not None else float("inf")
+    keep_from = recent_from(watermark) if watermark is not None else _INF
     for pos, ev in enumerate(parsed):
         if isinstance(ev, Rejection):
             delta.rejected[ev.reason] += 1

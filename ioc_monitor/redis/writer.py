@@ -38,6 +38,7 @@ from ioc_monitor.events import Rejection
 from ioc_monitor.redis.keys import PartitionKeys
 from ioc_monitor.redis.scripts import APPLY_LUA
 from ioc_monitor.rules import DossierState
+from ioc_monitor.timeutil import minute_index
 from ioc_monitor.windows import GRANULARITIES, cutoffs, minute_slots, prune_plan, shard_cutoffs
 
 __all__ = ["Prepared", "Prune", "commit", "prepare"]
@@ -271,7 +272,7 @@ def _ops(
     for item in delta.items:
         pair = (item.unit, item.series)
         totals[pair] = totals.get(pair, 0) + 1
-        at = (item.unit, int(item.t // 60))
+        at = (item.unit, minute_index(item.t))
         counted = minutes.get(at)
         if counted is None:
             counted = minutes[at] = {}
@@ -285,9 +286,10 @@ def _ops(
     hour_keys: dict[tuple[str, int], list[int]] = {}
     for (unit, minute), counted in minutes.items():
         slots, indexes = _minute_args(minute)
-        refs = hour_keys.get((unit, slots[0][1]))
+        hour = slots[0][1]  # the minute shard: it fixes the other three shards too
+        refs = hour_keys.get((unit, hour))
         if refs is None:
-            refs = hour_keys[(unit, slots[0][1])] = [
+            refs = hour_keys[(unit, hour)] = [
                 ref(k.buckets(unit, g, shard)) for g, shard, _ in slots
             ]
             for g, shard, _ in slots:
