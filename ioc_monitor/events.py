@@ -296,25 +296,25 @@ def _accepted(
     visits, rating, procedure, agency = rest
     if channel == "online":
         channel = "online_full" if mode == "full" else "online_partial"
-    return Event(
-        event_id=event_id,
-        dossier_id=dossier_id,
-        unit_id=unit_id,
-        status=status,
-        occurred_at=occurred_at,
-        received_at=received_at,
-        due_at=due_at,
-        ended_at=ended_at,
-        channel=channel,
-        supplements=supplements,
-        apology=apology,
-        fee_required=fee_required,
-        paid_online=paid_online,
-        digitized=digitized,
-        visits=visits,
-        rating=rating,
-        procedure=procedure or None,
-        agency=agency or None,
+    return Event(  # positional: msgspec matches keywords one by one, about 8x slower
+        event_id,
+        dossier_id,
+        unit_id,
+        status,
+        occurred_at,
+        received_at,
+        due_at,
+        ended_at,
+        channel,
+        supplements,
+        apology,
+        fee_required,
+        paid_online,
+        digitized,
+        visits,
+        rating,
+        procedure or None,
+        agency or None,
     )
 
 

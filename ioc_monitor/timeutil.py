@@ -56,6 +56,11 @@ def _day_number(year: str, month: str, day: str) -> int | None:
 
 #: Two-digit seconds, ``"00"`` to ``"59"``, and their value.
 _SECONDS: Final = {f"{s:02d}": s for s in range(60)}
+#: Texts parsed so far and their instants, emptied when it holds :data:`_STAMPS_MAX`:
+#: a dossier's events repeat its ``received_at`` and ``due_at``, and the result is a
+#: function of the text alone, so the cache never changes an answer.
+_STAMPS: Final[dict[str, float]] = {}
+_STAMPS_MAX: Final = 1 << 17
 
 
 def parse_timestamp(text: str) -> float | None:
@@ -72,14 +77,21 @@ def parse_timestamp(text: str) -> float | None:
         ``datetime(..., tzinfo=UTC).timestamp() + float(fraction) - offset``).
         Whole-second texts with a numeric offset (``...:SS+HH:MM``, 25 characters)
         are parsed once per minute: the minute's start plus the seconds, which is the
-        same exact integer.
+        same exact integer. A text seen recently is answered from a cache.
     """
-    if len(text) == 25 and text[19] in "+-":
-        seconds = _SECONDS.get(text[17:19])
-        if seconds is not None:
-            start = _parse_cached(text[:17] + "00" + text[19:])
-            return None if start is None else start + seconds
-    return _parse_cached(text)
+    t = _STAMPS.get(text)
+    if t is not None:
+        return t
+    if len(text) == 25 and text[19] in "+-" and (seconds := _SECONDS.get(text[17:19])) is not None:
+        start = _parse_cached(text[:17] + "00" + text[19:])
+        t = None if start is None else start + seconds
+    else:
+        t = _parse_cached(text)
+    if t is not None:
+        if len(_STAMPS) >= _STAMPS_MAX:
+            _STAMPS.clear()
+        _STAMPS[text] = t
+    return t
 
 
 @lru_cache(maxsize=131072)
