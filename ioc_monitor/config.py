@@ -27,6 +27,7 @@ __all__ = [
     "RedisSettings",
     "StackSettings",
     "UnitsSettings",
+    "WorkerSettings",
     "load",
 ]
 
@@ -332,6 +333,26 @@ class ExporterSettings(BaseSettings):
         """:attr:`shard` as ``(k, n)``."""
         k, n = self.shard.split("/")
         return int(k), int(n)
+
+
+class WorkerSettings(BaseSettings):
+    """The streaming worker's process (env prefix ``IOC_WORKER_``).
+
+    Attributes:
+        helper: ``IOC_WORKER_HELPER``: hand batches to a helper process on another CPU
+            core (:mod:`streams.helper`): ``1`` yes, ``0`` no, ``auto`` when the machine
+            has 2 or more CPUs. Default ``auto``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IOC_WORKER_", frozen=True, extra="ignore")
+
+    helper: Literal["auto", "1", "0"] = "auto"
+
+    def use_helper(self, cpus: int | None) -> bool:
+        """Whether the worker uses the helper process on a machine of ``cpus`` CPUs."""
+        if self.helper == "auto":
+            return (cpus or 1) >= 2
+        return self.helper == "1"
 
 
 class UnitsSettings(BaseSettings):

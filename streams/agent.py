@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import operator
-from collections.abc import AsyncIterator, Awaitable, Callable, Container
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any, Final, Protocol
 
 from faust.types import TP
@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from ioc_monitor.config import KafkaSettings
 from ioc_monitor.events import Rejection
+from streams.helper import HelperProcessor
 from streams.processor import BatchProcessor, Record
 
 __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "DLQ_TRUNCATED_BYTES", "KpiAgent", "quiet_handled_sends"]
@@ -118,6 +119,8 @@ class KpiAgent:
         on_failure: Called with the exception when the agent fails (an error that is
             not Redis being unavailable, which is retried), before it is raised again.
             Default ``None``: nothing is called.
+        helper: Run the batch processor in a helper process
+            (:class:`~streams.helper.HelperProcessor`). Default ``False``: in this one.
 
     Attributes:
         processor: The batch processor (its dead letters and high-water marks come from
@@ -129,13 +132,14 @@ class KpiAgent:
         kafka: KafkaSettings,
         redis: Redis,
         prefix: str,
-        units: Container[str],
+        units: Collection[str],
         dlq: TopicSender,
         consumer: Callable[[], PartitionConsumer],
         *,
         batch_max: int = BATCH_MAX,
         within: float = BATCH_WITHIN_S,
         on_failure: Callable[[BaseException], None] | None = None,
+        helper: bool = False,
     ) -> None:
         self._topic = kafka.topic
         self._dlq_topic = kafka.dlq_topic
@@ -144,7 +148,11 @@ class KpiAgent:
         self._batch_max = batch_max
         self._within = within
         self._on_failure = on_failure
-        self.processor = BatchProcessor(redis, prefix, units, self.dead_letter, self.highwater)
+        self.processor: BatchProcessor | HelperProcessor
+        if helper:
+            self.processor = HelperProcessor(units, self.dead_letter, self.highwater)
+        else:
+            self.processor = BatchProcessor(redis, prefix, units, self.dead_letter, self.highwater)
         self._stall_notes: set[asyncio.Task[None]] = set()
 
     async def run(self, stream: Any) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ from ioc_monitor.redis.client import connect_async
 from ioc_monitor.registry import UnitRegistry
 from streams.agent import BATCH_MAX, BATCH_WITHIN_S, KpiAgent
 from streams.fast_consumer import IocApp
+from streams.helper import HelperProcessor
 from streams.processor import BatchProcessor
 
 __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "build_app"]
@@ -93,7 +94,8 @@ def build_app(
     batch_max: int = BATCH_MAX,
     within: float = BATCH_WITHIN_S,
     on_failure: Callable[[BaseException], None] | None = None,
-) -> tuple[faust.App, BatchProcessor]:
+    helper: bool = False,
+) -> tuple[faust.App, BatchProcessor | HelperProcessor]:
     """Build the worker's Faust app.
 
     The agent is a :class:`~streams.agent.KpiAgent`: its ``run`` is the Faust agent
@@ -113,6 +115,8 @@ def build_app(
             supervisor restarts it (the state in Redis makes a restart lossless). Also
             called when the consumer's fetch loop fails (the worker would stay up
             without consuming). Default ``None``: Faust's own handling.
+        helper: Run the batch processor in a helper process (:mod:`streams.helper`).
+            Default ``False``.
 
     Returns:
         The app (run it with ``faust.Worker``) and its batch processor.
@@ -152,6 +156,7 @@ def build_app(
         batch_max=batch_max,
         within=within,
         on_failure=on_failure,
+        helper=helper,
     )
     app.agent(source, name="ioc-kpi")(agent.run)
     app.on_partitions_assigned.connect(agent.seek_to_state)  # type: ignore[arg-type]

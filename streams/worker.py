@@ -15,17 +15,17 @@ import logging
 import os
 from typing import Final, NoReturn
 
-from ioc_monitor.config import KafkaSettings, RedisSettings
+from ioc_monitor.config import KafkaSettings, RedisSettings, WorkerSettings
 from ioc_monitor.registry import UnitRegistry
 from streams.faust_version import check_faust_version
 
-__all__ = ["EXIT_AGENT_FAILED", "exit_on_failure", "run_worker"]
+__all__ = ["EXIT_AGENT_FAILED", "exit_on_failure", "run_worker", "tune_gc", "use_uvloop"]
 
 #: Exit status of a worker whose agent failed (EX_SOFTWARE).
 EXIT_AGENT_FAILED = 70
 
 
-def _use_uvloop() -> bool:
+def use_uvloop() -> bool:
     """Run the worker's event loops on uvloop when it is installed (faster I/O and tasks).
 
     Returns:
@@ -95,7 +95,7 @@ def _check_layout(settings: RedisSettings) -> None:
 GC_THRESHOLDS: Final = (50_000, 50, 1000)
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Freeze what start-up allocated (never collected again) and space collections out."""
     gc.collect()
     gc.freeze()
@@ -108,6 +108,7 @@ def run_worker(
     units: UnitRegistry,
     batch: int | None = None,
     loglevel: str = "warning",
+    process: WorkerSettings | None = None,
 ) -> int:
     """Run the streaming worker until it is stopped (SIGTERM / Ctrl-C).
 
@@ -118,6 +119,8 @@ def run_worker(
         batch: Largest batch, in messages. Default ``None``: 10,000
             (:data:`streams.agent.BATCH_MAX`).
         loglevel: Faust's log level. Default ``warning``.
+        process: The process settings (the helper process, :mod:`streams.helper`).
+            Default ``None``: ``WorkerSettings()`` (``auto``).
 
     Returns:
         0 when the worker stopped; a failed agent ends the process with status
@@ -134,14 +137,20 @@ def run_worker(
     from streams.agent import quiet_handled_sends
     from streams.app import BATCH_MAX, build_app
 
-    _use_uvloop()
+    use_uvloop()
     loop = asyncio.new_event_loop()  # the loop Faust then runs on (get_event_loop)
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(quiet_handled_sends)
+    helper = (process or WorkerSettings()).use_helper(os.cpu_count())
     app, _ = build_app(
-        kafka, redis, units, batch_max=batch or BATCH_MAX, on_failure=exit_on_failure
+        kafka,
+        redis,
+        units,
+        batch_max=batch or BATCH_MAX,
+        on_failure=exit_on_failure,
+        helper=helper,
     )
-    _tune_gc()
+    tune_gc()
     worker = faust.Worker(app, loglevel=loglevel)
     worker.execute_from_commandline()
     return 0

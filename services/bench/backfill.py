@@ -46,7 +46,7 @@ def run_backfill(
         "s",
         goal=Goal("<=", 300.0),
     )
-    hwm = Figure("backfill worker peak RSS (VmHWM)", "MiB")
+    hwm = Figure("backfill worker peak RSS (VmHWM; worker + helper)", "MiB")
     used = Figure("Redis used_memory after the backfill", "MiB")
     stack = Stack(server.url, False, cfg.workdir)
     client = server.client()

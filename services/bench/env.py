@@ -19,7 +19,15 @@ from ioc_monitor.config import StackSettings, load
 from ioc_monitor.errors import IocError
 from services.harness import redis_server_exe
 
-__all__ = ["load_average", "machine_info", "proc_cpu_seconds", "proc_hwm_kib", "say", "versions"]
+__all__ = [
+    "load_average",
+    "machine_info",
+    "proc_children",
+    "proc_cpu_seconds",
+    "proc_hwm_kib",
+    "say",
+    "versions",
+]
 
 
 def say(text: str) -> None:
@@ -108,6 +116,17 @@ def proc_hwm_kib(pid: int) -> int | None:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     return None
+
+
+def proc_children(pid: int) -> list[int]:
+    """Live child processes of a process (by the parent field of each ``/proc/N/stat``)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _read(f"/proc/{entry}/stat")
+            if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry))
+    return children
 
 
 def proc_cpu_seconds(pid: int) -> float | None:

@@ -27,7 +27,7 @@ from ioc_monitor.errors import IocError
 from ioc_monitor.redis.keys import PartitionKeys, global_key
 from ioc_monitor.redis.reader import read_snapshot
 from services import harness
-from services.bench.env import proc_cpu_seconds, proc_hwm_kib
+from services.bench.env import proc_children, proc_cpu_seconds, proc_hwm_kib
 
 __all__ = [
     "LIVE_ONLY",
@@ -152,8 +152,8 @@ class WorkerRun:
     Attributes:
         seconds: From the first spawn until the counters reached the target.
         counted: processed + duplicate + rejected read by ``read_snapshot`` at the end.
-        hwm_kib: Peak RSS (``VmHWM``) of each worker.
-        cpu_s: CPU seconds of each worker.
+        hwm_kib: Peak RSS (``VmHWM``) of each worker, plus its helper process's peak.
+        cpu_s: CPU seconds of each worker and its helper process.
         equal: The exporter's samples equal ``ioc kpi``'s (None: not checked).
         diff: A few differing lines when not equal.
         restarts: Workers that crashed and were started again (as a supervisor would).
@@ -238,8 +238,10 @@ def run_workers(
     try:
         restarts = _wait_count(client, prefix, n, procs, start_worker, timeout)
         seconds = time.perf_counter() - start
-        hwm = [proc_hwm_kib(p.pid) or 0 for p in procs]
-        cpu = [proc_cpu_seconds(p.pid) or 0.0 for p in procs]
+        # A worker's figures include its helper process (streams.helper), if it has one.
+        family = [[p.pid, *proc_children(p.pid)] for p in procs]
+        hwm = [sum(proc_hwm_kib(pid) or 0 for pid in pids) for pids in family]
+        cpu = [sum(proc_cpu_seconds(pid) or 0.0 for pid in pids) for pids in family]
     finally:
         harness.stop_all(procs)
         if spy is not None:

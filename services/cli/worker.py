@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         IocError: A setting, the unit registry or the installed faust-streaming is not
             usable (``ioc`` prints it as one line and exits 1).
     """
-    from ioc_monitor.config import KafkaSettings, RedisSettings, load
+    from ioc_monitor.config import KafkaSettings, RedisSettings, WorkerSettings, load
     from streams.worker import run_worker
 
     return run_worker(
@@ -39,4 +39,5 @@ def run(args: argparse.Namespace) -> int:
         load_units(args.units),
         batch=args.batch,
         loglevel=args.loglevel,
+        process=load(WorkerSettings),
     )

@@ -1,0 +1,139 @@
+"""Calls both ways over the worker ↔ helper channel (real pipes: a socket pair)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from typing import Any
+
+import pytest
+
+from ioc_monitor.config import WorkerSettings, load
+from ioc_monitor.errors import ConfigError
+from streams.channel import Channel, ChannelClosed, Handler, RemoteError
+from streams.helper import HelperProcessor
+from streams.processor import Record
+
+
+async def _pair(
+    left: dict[str, Handler], right: dict[str, Handler]
+) -> tuple[Channel, Channel, list[asyncio.StreamWriter]]:
+    a, b = socket.socketpair()
+    ra, wa = await asyncio.open_connection(sock=a)
+    rb, wb = await asyncio.open_connection(sock=b)
+    return Channel(ra, wa, left, "right"), Channel(rb, wb, right, "left"), [wa, wb]
+
+
+def test_calls_both_ways_with_a_call_back_inside_a_handler() -> None:
+    async def scenario() -> list[Any]:
+        seen: list[Any] = []
+
+        async def dead_letter(key: bytes | None, value: bytes) -> None:
+            seen.append((key, value))
+
+        async def process(records: list[list[Any]]) -> list[int]:
+            for r in records:  # the handler calls the other side before it answers
+                await right.call("dead_letter", r[2], r[3])
+            return [len(records), 0]
+
+        left, right, _ = await _pair({"dead_letter": dead_letter}, {"process": process})
+        big = b"\x00\xff" * 300_000  # a frame of 600 kB
+        got = await left.call("process", [[0, 7, None, b"a"], [1, 8, b"k", big]])
+        left.close()
+        right.close()
+        return [got, seen]
+
+    got, seen = asyncio.run(scenario())
+    assert got == [2, 0]
+    assert seen == [(None, b"a"), (b"k", b"\x00\xff" * 300_000)]
+
+
+def test_a_failed_handler_and_an_unknown_op_are_remote_errors() -> None:
+    async def scenario() -> list[str]:
+        async def bad(x: int) -> None:
+            raise ValueError(f"no {x}")
+
+        left, right, _ = await _pair({}, {"bad": bad})
+        errors = []
+        for op in ("bad", "nope"):
+            with pytest.raises(RemoteError) as info:
+                await left.call(op, 3)
+            errors.append(str(info.value))
+        left.close()
+        right.close()
+        return errors
+
+    errors = asyncio.run(scenario())
+    assert errors == [
+        "right: bad: ValueError: no 3",
+        "right: nope: LookupError: no handler for 'nope'",
+    ]
+
+
+def test_the_other_side_going_away_fails_waiting_and_later_calls() -> None:
+    async def scenario() -> list[str]:
+        gate = asyncio.Event()
+
+        async def hang() -> None:
+            await gate.wait()
+
+        left, right, _ = await _pair({}, {"hang": hang})
+        waiting = asyncio.ensure_future(left.call("hang"))
+        await asyncio.sleep(0.05)
+        right.close()  # the other side closes its end
+        errors = []
+        with pytest.raises(ChannelClosed) as info:
+            await asyncio.wait_for(waiting, 5)
+        errors.append(str(info.value))
+        with pytest.raises(ChannelClosed) as info:
+            await left.call("hang")
+        errors.append(str(info.value))
+        assert left.closed.is_set()
+        return errors
+
+    assert asyncio.run(scenario()) == ["right went away", "right went away"]
+
+
+def test_a_helper_that_exits_fails_the_worker_s_calls_with_its_status() -> None:
+    async def scenario() -> str:
+        async def unused(*_: Any) -> None:
+            raise AssertionError("no dead letter expected")
+
+        helper = HelperProcessor(
+            ["u"], unused, lambda p: None, argv=[sys.executable, "-c", "raise SystemExit(3)"]
+        )
+        with pytest.raises(ChannelClosed) as info:
+            await helper.process([Record(0, 0, None, b"{}")])
+        with pytest.raises(ChannelClosed):
+            await helper.stored_offset(0)
+        return str(info.value)
+
+    assert asyncio.run(scenario()) == "the helper process exited with status 3"
+
+
+@pytest.mark.parametrize(
+    ("value", "cpus", "expected"),
+    [
+        (None, 1, False),
+        (None, 2, True),
+        (None, None, False),
+        ("auto", 8, True),
+        ("1", 1, True),
+        ("0", 8, False),
+    ],
+)
+def test_the_helper_setting(
+    value: str | None, cpus: int | None, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if value is None:
+        monkeypatch.delenv("IOC_WORKER_HELPER", raising=False)
+    else:
+        monkeypatch.setenv("IOC_WORKER_HELPER", value)
+    assert load(WorkerSettings).use_helper(cpus) is expected
+
+
+def test_a_bad_helper_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IOC_WORKER_HELPER", "yes")
+    with pytest.raises(ConfigError, match="IOC_WORKER_HELPER"):
+        load(WorkerSettings)
