@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import operator
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from typing import Any, Final, Protocol
 
 from faust.types import TP
@@ -148,6 +148,7 @@ class KpiAgent:
         self._batch_max = batch_max
         self._within = within
         self._on_failure = on_failure
+        self._failure_reported = False  # on_failure is called once
         self.processor: BatchProcessor | HelperProcessor
         if helper:
             self.processor = HelperProcessor(units, self.dead_letter, self.highwater)
@@ -158,22 +159,66 @@ class KpiAgent:
     async def run(self, stream: Any) -> AsyncIterator[None]:
         """The agent's body: apply each batch of the stream, yield once per batch.
 
+        With the helper process, a batch is applied there while the next one is taken
+        from the stream (at most one batch in flight: the next is handed over once the
+        helper finished the last). Faust acknowledges a batch when the body yields, so
+        its messages are held (one more reference each, acknowledged after the commit):
+        Faust commits only acknowledged offsets, so Kafka's committed offsets never
+        pass what Redis holds, as without the helper, and a restart or Faust's own seek
+        to them skips nothing. (Holding only each partition's first message is not
+        enough: Faust's commit tolerates a gap of one offset, and ignores a gap before
+        a partition's first commit.) A batch that fails still fails the agent, at once.
+
         Args:
             stream: The Faust stream of the source topic (only ``take_events`` is used).
 
         Raises:
             Exception: Whatever failed (after ``on_failure`` was called with it).
         """
+        in_flight: asyncio.Future[None] | None = None
+        overlap = isinstance(self.processor, HelperProcessor)
         try:
             async for events in stream.take_events(self._batch_max, within=self._within):
-                await self.processor.process(
-                    [Record(m.partition, m.offset, m.key, m.value) for m in map(_MESSAGE, events)]
-                )
+                messages = list(map(_MESSAGE, events))
+                records = [Record(m.partition, m.offset, m.key, m.value) for m in messages]
+                if not overlap:
+                    await self.processor.process(records)
+                    yield None
+                    continue
+                if in_flight is not None:
+                    await in_flight
+                for m in messages:
+                    m.incref()  # Faust's acknowledgement at the yield is not its last
+                in_flight = asyncio.ensure_future(self._apply_then_ack(records, messages))
+                in_flight.add_done_callback(self._failed_in_flight)
                 yield None
+            if in_flight is not None:
+                await in_flight
         except Exception as exc:  # not Redis (retried inside): e.g. the DLQ refused
-            if self._on_failure is not None:
+            if self._on_failure is not None and not self._failure_reported:
+                self._failure_reported = True
                 self._on_failure(exc)
             raise
+        finally:
+            if in_flight is not None and not in_flight.done():
+                in_flight.cancel()
+
+    async def _apply_then_ack(self, records: list[Record], held: Iterable[Any]) -> None:
+        """Apply a batch, then give Faust the last acknowledgement of its messages."""
+        await self.processor.process(records)
+        consumer = self._consumer()
+        for message in held:
+            message.ack(consumer)
+
+    def _failed_in_flight(self, done: asyncio.Future[None]) -> None:
+        """A batch in flight failed: fail at once, not when the next batch arrives."""
+        if done.cancelled() or done.exception() is None:
+            return
+        exc = done.exception()
+        assert exc is not None
+        if self._on_failure is not None and not self._failure_reported:
+            self._failure_reported = True
+            self._on_failure(exc)
 
     async def dead_letter(
         self, key: bytes | None, value: bytes, rejection: Rejection, partition: int, offset: int

@@ -31,6 +31,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
+import msgspec
+
 from ioc_monitor.events import Rejection
 from streams.channel import Channel, ChannelClosed, Handler
 from streams.processor import DeadLetterSink, HighWater, Record
@@ -43,6 +45,12 @@ log = logging.getLogger(__name__)
 _NAME: Final = "the helper process"
 #: Seconds to wait for the exit status of a helper whose pipe closed.
 _EXIT_WAIT_S: Final = 5.0
+#: A batch travels as one MessagePack array of records, decoded straight into them
+#: (about 0.5 µs a record less than generic arrays and ``Record(*r)``).
+_RECORDS_OUT: Final = msgspec.msgpack.Encoder()
+_RECORDS_IN: Final = msgspec.msgpack.Decoder(list[Record])
+#: Bytes the pipes buffer before pausing (a batch of 10,000 messages is about 4 MB).
+PIPE_LIMIT: Final = 64 * 1024 * 1024
 
 
 class HelperProcessor:
@@ -90,7 +98,7 @@ class HelperProcessor:
                     *self._argv,
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
-                    limit=2**20,
+                    limit=PIPE_LIMIT,
                 )
                 assert self._proc.stdin is not None and self._proc.stdout is not None
                 self._channel = Channel(
@@ -124,7 +132,7 @@ class HelperProcessor:
         """Apply a batch in the helper (see :meth:`BatchProcessor.process`)."""
         channel = await self._started()
         marks = {p: self._highwater(p) for p in {r.partition for r in records}}
-        applied, skipped = await self._call(channel, "process", [tuple(r) for r in records], marks)
+        applied, skipped = await self._call(channel, "process", _RECORDS_OUT.encode(records), marks)
         self.applied += applied
         self.skipped += skipped
 
@@ -172,12 +180,12 @@ class _Served:
             "dead_letter", key, value, rejection.reason, rejection.detail, partition, offset
         )
 
-    async def process(self, records: list[list[Any]], marks: dict[int, int | None]) -> list[int]:
+    async def process(self, records: bytes, marks: dict[int, int | None]) -> list[int]:
         self._marks.clear()
         self._marks.update(marks)
         processor = self._processor
         applied, skipped = processor.applied, processor.skipped
-        await processor.process([Record(*r) for r in records])
+        await processor.process(_RECORDS_IN.decode(records))
         return [processor.applied - applied, processor.skipped - skipped]
 
     async def stall(self, partition: int, offset: int, reason: str) -> None:
@@ -194,7 +202,7 @@ async def _serve(protocol_in: int, protocol_out: int) -> None:
 
     settings = load(RedisSettings)
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**20)
+    reader = asyncio.StreamReader(limit=PIPE_LIMIT)
     await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(protocol_in, "rb", buffering=0)
     )

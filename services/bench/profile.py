@@ -4,7 +4,8 @@
 (outermost first, N samples). A sample belongs to the first category (in
 :data:`CATEGORIES` order) one of whose markers appears in its stack; the share of each
 category is its samples over all samples. Only CPU-active samples are recorded by
-py-spy by default, so the shares split the worker's CPU time.
+py-spy by default, so the shares split the CPU time of the worker and its helper
+process (``py-spy --subprocesses``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ CATEGORIES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     # "(redis/": redis-py's frames ("... (redis/asyncio/client.py:1)"), not ioc_monitor/redis.
     ("ours: Redis client (redis-py, hiredis)", ("(redis/",)),
     ("ours: other processor code", ("BatchProcessor.process (",)),
+    # Both ends of the worker <-> helper channel (streams/helper.py's frames in the worker
+    # sit under the agent's Faust stack, so this row comes before Faust's).
+    ("ours: worker <-> helper channel", ("(streams/channel.py", "(streams/helper.py")),
     ("aiokafka: fetch, decode (consumer thread)", ("aiokafka/",)),
     ("Faust agent stream: take_events, acks", ("faust/streams.py", "faust/agents/")),
     ("Faust consumer: fetch loop, per-message dispatch", ("faust/", "mode/")),

@@ -78,7 +78,7 @@ def profile_section(raw: Path) -> Section:
     if py_spy() is None or not raw.exists():
         return Section(title, f"{method}\n\n{fill('no-profile')}")
     stacks = parse_collapsed(raw.read_text(encoding="utf-8").splitlines())
-    rows = ["| category | share of worker CPU samples |", "|---|---:|"]
+    rows = ["| category | share of worker + helper CPU samples |", "|---|---:|"]
     rows += [f"| {name} | {pct:.1f} % |" for name, pct in shares(stacks).items()]
     rows.append(f"| (samples) | {sum(stacks.values()):,} |")
     return Section(title, method, extra="\n".join(rows))

@@ -219,9 +219,9 @@ def run_workers(
         expected: ``samples()`` of ``ioc kpi --format prometheus --clock event`` on the
             same log; when given, the exporter's samples are compared with them.
         timeout: Seconds allowed.
-        profile: When given (and ``py-spy`` is installed), the first worker is sampled
-            by ``py-spy record --format raw`` from 5 s after its start for up to 60 s,
-            into this file.
+        profile: When given (and ``py-spy`` is installed), the first worker and its
+            helper process are sampled by ``py-spy record --subprocesses --format raw``
+            from 5 s after its start for up to 60 s, into this file.
 
     Returns:
         The run's figures.
@@ -270,7 +270,7 @@ def _profile(pid: int, out: Path) -> threading.Thread | None:
     if exe is None:
         return None
     argv = [exe, "record", "--pid", str(pid), "--duration", "60", "--rate", "200",
-            "--format", "raw", "--nonblocking", "-o", str(out)]  # fmt: skip
+            "--subprocesses", "--format", "raw", "--nonblocking", "-o", str(out)]  # fmt: skip
 
     def record() -> None:
         time.sleep(5.0)

@@ -139,6 +139,18 @@ def test_our_redis_package_is_not_counted_as_redis_py() -> None:
     assert categorize(decode) == "ours: dossier state decode (redis.writer.prepare)"
 
 
+def test_the_helper_channel_is_its_own_row_even_under_the_agent() -> None:
+    worker = (
+        "Agent._execute_actor (faust/agents/agent.py:1);KpiAgent.run (streams/agent.py:2);"
+        "HelperProcessor.process (streams/helper.py:3)"
+    )
+    helper = "Channel._read_frames (streams/channel.py:4)"
+    row = "ours: worker <-> helper channel"
+    assert categorize(worker) == categorize(helper) == row
+    inside = "_serve (streams/helper.py:1);BatchProcessor.process (streams/processor.py:1)"
+    assert categorize(inside + ";parse_batch (ioc_monitor/engine.py:9)").startswith("ours: parse")
+
+
 # --- synthetic state and comparisons -----------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Calls both ways over the worker ↔ helper channel (real pipes: a socket pair)."""
+"""The worker ↔ helper channel (real pipes), the helper setting, and the agent with a helper."""
 
 from __future__ import annotations
 
@@ -137,3 +137,114 @@ def test_a_bad_helper_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IOC_WORKER_HELPER", "yes")
     with pytest.raises(ConfigError, match="IOC_WORKER_HELPER"):
         load(WorkerSettings)
+
+
+class _Message:
+    """A Faust message: ``incref`` and ``ack`` as faust.types.tuples.Message counts them."""
+
+    def __init__(self, partition: int, offset: int, acks: list[tuple[int, int]]) -> None:
+        self.partition, self.offset, self.key, self.value = partition, offset, b"k", b"{}"
+        self.refcount = 1
+        self._acks = acks
+
+    def incref(self) -> None:
+        self.refcount += 1
+
+    def ack(self, consumer: Any) -> bool:
+        self.refcount -= 1
+        if self.refcount == 0:
+            self._acks.append((self.partition, self.offset))  # the final one: committable
+        return self.refcount == 0
+
+
+class _AckingStream:
+    """``take_events`` that, like Faust's, acknowledges a batch when the body yields."""
+
+    def __init__(self, batches: list[list[_Message]], log: list[str]) -> None:
+        self._batches, self._log = batches, log
+
+    async def take_events(self, _n: int, within: float) -> Any:
+        from types import SimpleNamespace
+
+        for i, batch in enumerate(self._batches):
+            await asyncio.sleep(0.01)  # the batch fills
+            self._log.append(f"take {i}")
+            yield [SimpleNamespace(message=m) for m in batch]
+            for m in batch:
+                m.ack(None)
+
+
+def test_with_the_helper_the_next_batch_is_taken_while_one_is_in_flight() -> None:
+    from tests.unit.streams.fakes import FakeConsumer, FakeTopic, make_agent
+
+    log: list[str] = []
+    acks: list[tuple[int, int]] = []
+
+    async def scenario() -> None:
+        agent = make_agent(FakeTopic(), FakeConsumer(), helper=True)
+        busy = [0]
+
+        async def process(records: Any) -> None:
+            busy[0] += 1
+            assert busy[0] == 1  # at most one batch in flight
+            log.append(f"start {records[0].offset}")
+            await asyncio.sleep(0.05)
+            log.append(f"end {records[0].offset} acked {sorted(acks)}")
+            busy[0] -= 1
+
+        agent.processor.process = process  # type: ignore[method-assign]
+        batches = [
+            [_Message(0, 0, acks), _Message(1, 5, acks), _Message(0, 1, acks)],
+            [_Message(0, 2, acks)],
+        ]
+        async for _ in agent.run(_AckingStream(batches, log)):
+            pass
+
+    asyncio.run(scenario())
+    assert log == [
+        "take 0", "start 0",
+        "take 1", "end 0 acked []",  # batch 0 held: nothing of it committable
+        "start 2", "end 2 acked [(0, 0), (0, 1), (1, 5)]",  # batch 0 committed: released
+    ]  # fmt: skip
+    assert sorted(acks) == [(0, 0), (0, 1), (0, 2), (1, 5)]
+
+
+def test_with_the_helper_a_failed_batch_in_flight_fails_the_agent_at_once() -> None:
+    from tests.unit.streams.fakes import FakeConsumer, FakeTopic, make_agent
+
+    seen: list[BaseException] = []
+    acks: list[tuple[int, int]] = []
+
+    class Quiet:
+        """One batch, then a quiet stream (the failure must not wait for a next batch)."""
+
+        async def take_events(self, _n: int, within: float) -> Any:
+            from types import SimpleNamespace
+
+            message = _Message(0, 0, acks)
+            yield [SimpleNamespace(message=message)]
+            message.ack(None)
+            await asyncio.sleep(3600)
+
+    async def scenario() -> None:
+        agent = make_agent(FakeTopic(), FakeConsumer(), helper=True, on_failure=seen.append)
+
+        async def process(records: Any) -> None:
+            raise ValueError("the helper process exited with status -9")
+
+        agent.processor.process = process  # type: ignore[method-assign]
+
+        async def drive() -> None:
+            async for _ in agent.run(Quiet()):
+                pass
+
+        task = asyncio.ensure_future(drive())
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(scenario())
+    assert [str(e) for e in seen] == ["the helper process exited with status -9"]
+    assert acks == []  # the failed batch's first message is never acknowledged
