@@ -1,9 +1,9 @@
 """The worker's helper process: the batch processor on the second CPU core.
 
-The Faust process spends about 64 µs of CPU on each message before the agent sees it
-(the ``make bench`` floor), and the processor (parse, rules, Redis) about 40 µs more, on
-the same core: one Python process cannot use two. With the helper, ``ioc worker``
-starts ``python -m streams.helper`` and its agent hands each batch to it:
+The Faust process spends about 60 µs of CPU on each message before the agent sees it
+(the ``make bench`` floor on a 2-core machine), and the processor (parse, rules, Redis)
+about 40 µs more, on the same core: one Python process cannot use two. With the helper,
+``ioc worker`` starts ``python -m streams.helper`` and its agent hands each batch to it:
 
 - the helper runs the real :class:`~streams.processor.BatchProcessor` (its own Redis
   client, the same ``IOC_REDIS_*`` settings), so state, offsets and exactly-once are
@@ -11,8 +11,10 @@ starts ``python -m streams.helper`` and its agent hands each batch to it:
 - a rejected message is sent back to the worker, whose Faust producer sends it to the
   dead-letter topic (and waits for the broker) before the batch is committed, as
   without the helper;
-- the agent waits for each batch (Faust's consumer meanwhile fetches and dispatches the
-  next one, which is the overlap that pays).
+- the agent takes the next batch from Faust while the helper applies the last one (one
+  batch in flight; its messages stay unacknowledged until the commit, see
+  :meth:`streams.agent.KpiAgent.run`), and Faust's consumer fetches and dispatches
+  meanwhile: that overlap is what pays.
 
 :class:`HelperProcessor` is the worker's side, with the methods of ``BatchProcessor``
 the agent uses. The helper exits when the worker's pipe closes (it ignores SIGINT and
@@ -35,7 +37,7 @@ import msgspec
 
 from ioc_monitor.events import Rejection
 from streams.channel import Channel, ChannelClosed, Handler
-from streams.processor import DeadLetterSink, HighWater, Record
+from streams.processor import BatchProcessor, DeadLetterSink, HighWater, Record
 
 __all__ = ["HelperProcessor", "main"]
 
@@ -49,8 +51,8 @@ _EXIT_WAIT_S: Final = 5.0
 #: (about 0.5 µs a record less than generic arrays and ``Record(*r)``).
 _RECORDS_OUT: Final = msgspec.msgpack.Encoder()
 _RECORDS_IN: Final = msgspec.msgpack.Decoder(list[Record])
-#: Bytes the pipes buffer before pausing (a batch of 10,000 messages is about 4 MB).
-PIPE_LIMIT: Final = 64 * 1024 * 1024
+#: Bytes the pipes' readers buffer before pausing (10,000 messages are about 4 MB).
+_PIPE_LIMIT: Final = 64 * 1024 * 1024
 
 
 class HelperProcessor:
@@ -98,7 +100,7 @@ class HelperProcessor:
                     *self._argv,
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
-                    limit=PIPE_LIMIT,
+                    limit=_PIPE_LIMIT,
                 )
                 assert self._proc.stdin is not None and self._proc.stdout is not None
                 self._channel = Channel(
@@ -115,12 +117,12 @@ class HelperProcessor:
         """``channel.call``; when the helper went away, the error gives its exit status."""
         try:
             return await channel.call(op, *args)
-        except ChannelClosed:
+        except ChannelClosed as exc:
             assert self._proc is not None
             try:
                 status = await asyncio.wait_for(self._proc.wait(), _EXIT_WAIT_S)
             except TimeoutError:
-                raise
+                raise exc from None  # its pipe closed, it has not exited (yet)
             raise ChannelClosed(f"{_NAME} exited with status {status}") from None
 
     async def _send_dead_letter(
@@ -147,13 +149,6 @@ class HelperProcessor:
         stored: int | None = await self._call(channel, "stored", partition)
         return stored
 
-    async def stop(self) -> None:
-        """Close the helper's pipe and wait for it to exit."""
-        if self._channel is not None:
-            self._channel.close("the worker stopped its helper")
-        if self._proc is not None:
-            await self._proc.wait()
-
 
 class _Served:
     """The helper's side: a real :class:`BatchProcessor`, built by ``init``."""
@@ -161,13 +156,11 @@ class _Served:
     def __init__(self, connect: Callable[[], Any], prefix: str) -> None:
         self._connect = connect
         self._prefix = prefix
-        self._processor: Any = None
+        self._processor: BatchProcessor | None = None
         self._marks: dict[int, int | None] = {}
         self.channel: Channel | None = None
 
     async def init(self, units: list[str]) -> None:
-        from streams.processor import BatchProcessor
-
         self._processor = BatchProcessor(
             self._connect(), self._prefix, frozenset(units), self._dead_letter, self._marks.get
         )
@@ -184,16 +177,18 @@ class _Served:
         self._marks.clear()
         self._marks.update(marks)
         processor = self._processor
+        assert processor is not None, "init first"
         applied, skipped = processor.applied, processor.skipped
         await processor.process(_RECORDS_IN.decode(records))
         return [processor.applied - applied, processor.skipped - skipped]
 
     async def stall(self, partition: int, offset: int, reason: str) -> None:
+        assert self._processor is not None, "init first"
         await self._processor.record_stall(partition, offset, reason)
 
     async def stored(self, partition: int) -> int | None:
-        stored: int | None = await self._processor.stored_offset(partition)
-        return stored
+        assert self._processor is not None, "init first"
+        return await self._processor.stored_offset(partition)
 
 
 async def _serve(protocol_in: int, protocol_out: int) -> None:
@@ -202,7 +197,7 @@ async def _serve(protocol_in: int, protocol_out: int) -> None:
 
     settings = load(RedisSettings)
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=PIPE_LIMIT)
+    reader = asyncio.StreamReader(limit=_PIPE_LIMIT)
     await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(protocol_in, "rb", buffering=0)
     )
