@@ -195,9 +195,7 @@ class KpiAgent:
             if in_flight is not None:
                 await in_flight
         except Exception as exc:  # not Redis (retried inside): e.g. the DLQ refused
-            if self._on_failure is not None and not self._failure_reported:
-                self._failure_reported = True
-                self._on_failure(exc)
+            self._report_failure(exc)
             raise
         finally:
             if in_flight is not None and not in_flight.done():
@@ -212,10 +210,12 @@ class KpiAgent:
 
     def _failed_in_flight(self, done: asyncio.Future[None]) -> None:
         """A batch in flight failed: fail at once, not when the next batch arrives."""
-        if done.cancelled() or done.exception() is None:
-            return
-        exc = done.exception()
-        assert exc is not None
+        exc = None if done.cancelled() else done.exception()
+        if exc is not None:
+            self._report_failure(exc)
+
+    def _report_failure(self, exc: BaseException) -> None:
+        """Call ``on_failure`` with the agent's first failure (once, however it surfaced)."""
         if self._on_failure is not None and not self._failure_reported:
             self._failure_reported = True
             self._on_failure(exc)

@@ -109,11 +109,15 @@ class HelperProcessor:
                     {"dead_letter": self._send_dead_letter},
                     _NAME,
                 )
-                await self._call(self._channel, "init", self._units)
+                await self._ask(self._channel, "init", self._units)
                 log.info("helper process %d started", self._proc.pid)
             return self._channel
 
-    async def _call(self, channel: Channel, op: str, *args: Any) -> Any:
+    async def _call(self, op: str, *args: Any) -> Any:
+        """Run ``op`` in the helper, starting it first if needed (see :meth:`_ask`)."""
+        return await self._ask(await self._started(), op, *args)
+
+    async def _ask(self, channel: Channel, op: str, *args: Any) -> Any:
         """``channel.call``; when the helper went away, the error gives its exit status."""
         try:
             return await channel.call(op, *args)
@@ -132,21 +136,18 @@ class HelperProcessor:
 
     async def process(self, records: Sequence[Record]) -> None:
         """Apply a batch in the helper (see :meth:`BatchProcessor.process`)."""
-        channel = await self._started()
         marks = {p: self._highwater(p) for p in {r.partition for r in records}}
-        applied, skipped = await self._call(channel, "process", _RECORDS_OUT.encode(records), marks)
+        applied, skipped = await self._call("process", _RECORDS_OUT.encode(records), marks)
         self.applied += applied
         self.skipped += skipped
 
     async def record_stall(self, partition: int, offset: int, reason: str) -> None:
         """Note a stalled partition (see :meth:`BatchProcessor.record_stall`)."""
-        channel = await self._started()
-        await self._call(channel, "stall", partition, offset, reason)
+        await self._call("stall", partition, offset, reason)
 
     async def stored_offset(self, partition: int) -> int | None:
         """The last offset applied for a partition (see :meth:`BatchProcessor.stored_offset`)."""
-        channel = await self._started()
-        stored: int | None = await self._call(channel, "stored", partition)
+        stored: int | None = await self._call("stored", partition)
         return stored
 
 

@@ -119,18 +119,21 @@ def _pack(encoder: Any, args: Sequence[Any]) -> list[bytes]:
     return [hiredis.pack_command(tuple(packed))]  # type: ignore[arg-type]
 
 
-class _PackedConnection(redis.asyncio.connection.Connection):
-    """redis-py's asyncio ``Connection`` packing commands with hiredis (:func:`_pack`)."""
+class _HiredisPacking:
+    """Mixin of a redis-py asyncio connection: commands packed by :func:`_pack`."""
+
+    encoder: Any
 
     def pack_command(self, *args: Any) -> list[bytes]:
         return _pack(self.encoder, args)
 
 
-class _PackedSSLConnection(redis.asyncio.connection.SSLConnection):
-    """redis-py's asyncio ``SSLConnection`` packing commands with hiredis (:func:`_pack`)."""
+class _PackedConnection(_HiredisPacking, redis.asyncio.connection.Connection):
+    """redis-py's asyncio ``Connection`` packing commands with hiredis."""
 
-    def pack_command(self, *args: Any) -> list[bytes]:
-        return _pack(self.encoder, args)
+
+class _PackedSSLConnection(_HiredisPacking, redis.asyncio.connection.SSLConnection):
+    """redis-py's asyncio ``SSLConnection`` packing commands with hiredis."""
 
 
 def _tls(settings: RedisSettings) -> bool:

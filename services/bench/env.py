@@ -118,22 +118,31 @@ def proc_hwm_kib(pid: int) -> int | None:
     return None
 
 
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """Fields of ``/proc/<pid>/stat`` after the command name (None: the process is gone).
+
+    ``fields[1]`` is the parent's pid, ``fields[11]`` and ``fields[12]`` the user and
+    system CPU time in clock ticks.
+    """
+    stat = _read(f"/proc/{pid}/stat")
+    return stat.rsplit(")", 1)[1].split() if stat else None
+
+
 def proc_children(pid: int) -> list[int]:
     """Live child processes of a process (by the parent field of each ``/proc/N/stat``)."""
     children = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            stat = _read(f"/proc/{entry}/stat")
-            if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            fields = _stat_fields(entry)
+            if fields is not None and int(fields[1]) == pid:
                 children.append(int(entry))
     return children
 
 
 def proc_cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds used so far by a live process (None: it is gone)."""
-    stat = _read(f"/proc/{pid}/stat")
-    if not stat:
+    fields = _stat_fields(pid)
+    if fields is None:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks

@@ -81,6 +81,19 @@ class Pipeline:
         self.procs.append(proc)
         return proc
 
+    def simulate(self, path: Path, dossiers: int, seed: int) -> int:
+        """``ioc simulate`` with 5 % noise into ``path``; returns its number of messages."""
+        self.run("simulate", "--seed", str(seed), "--dossiers", str(dossiers),
+                 "--noise", "0.05", "--out", str(path))  # fmt: skip
+        lines = [line for line in path.read_bytes().split(b"\n") if line]
+        assert len(lines) > dossiers  # several events per dossier, plus noise
+        return len(lines)
+
+    def expected(self, *logs: Path) -> list[str]:
+        """``ioc kpi --format prometheus --clock event`` samples of the logs."""
+        out = self.run("kpi", *map(str, logs), "--format", "prometheus", "--clock", "event")
+        return samples(out.stdout.decode())
+
     def counted(self) -> int:
         """Messages counted so far: processed + rejected + duplicate."""
         client = redis.Redis.from_url(self.redis_url)

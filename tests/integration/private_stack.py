@@ -414,11 +414,6 @@ class PrivatePipeline(Pipeline):
                     ) from None
                 time.sleep(0.1)
 
-    def expected(self, *logs: Path) -> list[str]:
-        """``ioc kpi --format prometheus --clock event`` samples of the logs."""
-        out = self.run("kpi", *map(str, logs), "--format", "prometheus", "--clock", "event")
-        return samples(out.stdout.decode())
-
     def logs_text(self) -> str:
         return "\n".join(
             p.name + ":\n" + p.read_text(errors="replace")[-3000:]

@@ -22,31 +22,9 @@ from tests.unit.ioc_monitor.ioc_testkit import samples as parse_samples
 pytestmark = pytest.mark.integration
 
 
-def _simulate(p: Pipeline, path: Path, dossiers: int, seed: int) -> int:
-    p.run(
-        "simulate",
-        "--seed",
-        str(seed),
-        "--dossiers",
-        str(dossiers),
-        "--noise",
-        "0.05",
-        "--out",
-        str(path),
-    )
-    lines = [line for line in path.read_bytes().split(b"\n") if line]
-    assert len(lines) > dossiers  # several events per dossier, plus noise
-    return len(lines)
-
-
-def _expected(p: Pipeline, path: Path) -> list[str]:
-    out = p.run("kpi", str(path), "--format", "prometheus", "--clock", "event").stdout
-    return samples(out.decode())
-
-
 def test_stream_equals_offline(pipeline: Pipeline, tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
-    n = _simulate(pipeline, log, dossiers=400, seed=11)
+    n = pipeline.simulate(log, dossiers=400, seed=11)
     pipeline.start("worker", log="worker.log")
     pipeline.run("replay", str(log), "--max", "--partitions", "3")
     pipeline.wait_counted(n)
@@ -56,7 +34,7 @@ def test_stream_equals_offline(pipeline: Pipeline, tmp_path: Path) -> None:
     )
     assert lint.returncode == 0 and not lint.stdout and not lint.stderr, lint
     got = samples(scraped)
-    expected = _expected(pipeline, log)
+    expected = pipeline.expected(log)
     assert any(line.startswith("ioc_on_time_ratio{") for line in expected)
     malformed = [x for x in got if x.startswith('ioc_events_rejected_total{reason="malformed')]
     assert malformed and not malformed[0].endswith(" 0.0")  # the noise reached the DLQ path
@@ -71,7 +49,7 @@ def test_worker_killed_mid_replay(
     monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "6")
     monkeypatch.setenv("BROKER_HEARTBEAT_INTERVAL", "1")
     log = tmp_path / "events.jsonl"
-    n = _simulate(pipeline, log, dossiers=1500, seed=12)
+    n = pipeline.simulate(log, dossiers=1500, seed=12)
     worker = pipeline.start("worker", "--batch", "50", log="worker.log")
     replay = pipeline.start(
         "replay", str(log), "--rate", "1500", "--partitions", "3", log="replay.log"
@@ -85,19 +63,19 @@ def test_worker_killed_mid_replay(
     pipeline.start("worker", "--batch", "50", log="worker2.log")
     assert replay.wait(timeout=120) == 0
     pipeline.wait_counted(n)
-    assert samples(pipeline.scrape_event_clock()) == _expected(pipeline, log)
+    assert samples(pipeline.scrape_event_clock()) == pipeline.expected(log)
 
 
 def test_two_workers_three_partitions(pipeline: Pipeline, tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
-    n = _simulate(pipeline, log, dossiers=800, seed=13)
+    n = pipeline.simulate(log, dossiers=800, seed=13)
     pipeline.run("replay", str(log), "--max", "--partitions", "3")
     pipeline.start("worker", "--batch", "100", log="worker-a.log")
     pipeline.start("worker", "--batch", "100", log="worker-b.log")
     pipeline.wait_counted(n)
     time.sleep(1.0)  # let any in-flight duplicate delivery of a rebalance settle
     assert pipeline.counted() == n
-    assert samples(pipeline.scrape_event_clock()) == _expected(pipeline, log)
+    assert samples(pipeline.scrape_event_clock()) == pipeline.expected(log)
 
 
 def test_a_v2_log_streamed_equals_offline_and_the_hand_worked_figures(

@@ -22,24 +22,21 @@ from tests.integration.pipeline import Pipeline, samples
 pytestmark = pytest.mark.integration
 
 
-def _log(p: Pipeline, path: Path, dossiers: int, seed: int) -> int:
-    p.run("simulate", "--seed", str(seed), "--dossiers", str(dossiers), "--noise", "0.05",
-          "--out", str(path))  # fmt: skip
-    return sum(1 for line in path.read_bytes().split(b"\n") if line)
-
-
-def _expected(p: Pipeline, path: Path) -> list[str]:
-    out = p.run("kpi", str(path), "--format", "prometheus", "--clock", "event").stdout
-    return samples(out.decode())
+def _helpers(pid: int) -> list[int]:
+    """The worker's live helper processes (``python -m streams.helper`` children)."""
+    return [
+        child
+        for child in proc_children(pid)
+        if b"streams.helper" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
 
 
 def _helper_of(pid: int, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for child in proc_children(pid):
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"streams.helper" in cmdline:
-                return child
+        found = _helpers(pid)
+        if found:
+            return found[0]
         time.sleep(0.1)
     raise AssertionError(f"worker {pid} started no helper process in {timeout} s")
 
@@ -50,19 +47,15 @@ def test_with_and_without_the_helper_equals_offline(
 ) -> None:
     pipeline.extra_env["IOC_WORKER_HELPER"] = helper
     log = tmp_path / "events.jsonl"
-    n = _log(pipeline, log, dossiers=300, seed=21)
+    n = pipeline.simulate(log, dossiers=300, seed=21)
     worker = pipeline.start("worker", log="worker.log")
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
     pipeline.wait_counted(n)
-    has_helper = any(
-        b"streams.helper" in Path(f"/proc/{c}/cmdline").read_bytes()
-        for c in proc_children(worker.pid)
-    )
-    assert has_helper is (helper == "1")
+    assert len(_helpers(worker.pid)) == (1 if helper == "1" else 0)
     got = samples(pipeline.scrape_event_clock())
     rejected = [x for x in got if x.startswith("ioc_events_rejected_total{")]
     assert any(not x.endswith(" 0.0") for x in rejected)  # dead letters went through it
-    assert got == _expected(pipeline, log)
+    assert got == pipeline.expected(log)
 
 
 def test_a_dead_helper_ends_its_worker_and_a_restart_finishes_exactly(
@@ -73,7 +66,7 @@ def test_a_dead_helper_ends_its_worker_and_a_restart_finishes_exactly(
     monkeypatch.setenv("BROKER_HEARTBEAT_INTERVAL", "1")
     pipeline.extra_env["IOC_WORKER_HELPER"] = "1"
     log = tmp_path / "events.jsonl"
-    n = _log(pipeline, log, dossiers=1500, seed=22)
+    n = pipeline.simulate(log, dossiers=1500, seed=22)
     worker = pipeline.start("worker", "--batch", "50", log="worker.log")
     replay = pipeline.start("replay", str(log), "--rate", "1500", "--partitions", "2",
                             log="replay.log")  # fmt: skip
@@ -91,4 +84,4 @@ def test_a_dead_helper_ends_its_worker_and_a_restart_finishes_exactly(
     _helper_of(restarted.pid)
     assert replay.wait(timeout=120) == 0
     pipeline.wait_counted(n)
-    assert samples(pipeline.scrape_event_clock()) == _expected(pipeline, log)
+    assert samples(pipeline.scrape_event_clock()) == pipeline.expected(log)
