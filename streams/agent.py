@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import operator
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from typing import Any, Final, Protocol
 
 from faust.types import TP
@@ -20,10 +20,11 @@ from redis.asyncio import Redis
 
 from ioc_monitor.config import KafkaSettings
 from ioc_monitor.events import Rejection
+from streams.dead_letters import DeadLetters, TopicSender
 from streams.helper import HelperProcessor
 from streams.processor import BatchProcessor, Record
 
-__all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "DLQ_TRUNCATED_BYTES", "KpiAgent", "quiet_handled_sends"]
+__all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "KpiAgent"]
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +36,6 @@ BATCH_MAX = 10_000
 #: Longest wait to fill a batch, in seconds: bounds what a quiet stream adds to the
 #: freshness (event → exported, goal p99 ≤ 1 s).
 BATCH_WITHIN_S = 0.5
-#: A dead letter the dead-letter topic refuses as too large is sent again with only
-#: this many bytes of its body (and 1 KiB of its key), header ``ioc-truncated``.
-DLQ_TRUNCATED_BYTES = 64 * 1024
-#: Bytes of the key kept in a truncated dead letter.
-_DLQ_TRUNCATED_KEY_BYTES = 1024
-
-Headers = list[tuple[str, bytes]]
-
-
-class TopicSender(Protocol):
-    """What the agent uses of a Faust topic: ``send``, whose result is awaited twice."""
-
-    def send(
-        self, *, key: bytes | None, value: bytes, headers: Headers
-    ) -> Awaitable[Awaitable[Any]]:
-        """Queue a message; the awaited result is the broker's acknowledgement."""
 
 
 class PartitionConsumer(Protocol):
@@ -61,42 +46,6 @@ class PartitionConsumer(Protocol):
 
     async def seek(self, tp: Any, offset: int) -> None:
         """Make ``offset`` the next offset read from a topic partition."""
-
-
-def quiet_handled_sends(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """Event-loop exception handler: drop the "never retrieved" report of a too-large send.
-
-    A dead letter over the broker's size limit fails, is logged once and is sent again
-    cut (:meth:`KpiAgent.dead_letter`); Faust may keep a second future of the failed
-    send that nobody awaits, which asyncio would report with a traceback when it is
-    garbage-collected. Every other report goes to the loop's default handler.
-
-    Args:
-        loop: The event loop.
-        context: asyncio's exception context (``message``, ``exception``, ...).
-    """
-    message = str(context.get("message", ""))
-    if message.endswith("exception was never retrieved") and _too_large(context.get("exception")):
-        log.debug("a too-large dead letter's unawaited future (already handled)")
-        return
-    loop.default_exception_handler(context)
-
-
-def _too_large(exc: BaseException | None) -> bool:
-    """Tell whether a send failed because the record is too large (client or broker)."""
-    from aiokafka.errors import (
-        MessageSizeTooLargeError,
-        RecordListTooLargeError,
-        RecordTooLargeError,
-    )
-
-    while exc is not None:
-        if isinstance(
-            exc, MessageSizeTooLargeError | RecordListTooLargeError | RecordTooLargeError
-        ):
-            return True
-        exc = exc.__cause__
-    return False
 
 
 #: The Kafka message of a Faust event (in C: one per message of a batch).
@@ -142,8 +91,7 @@ class KpiAgent:
         helper: bool = False,
     ) -> None:
         self._topic = kafka.topic
-        self._dlq_topic = kafka.dlq_topic
-        self._dlq = dlq
+        self._dead_letters = DeadLetters(kafka.topic, kafka.dlq_topic, dlq)
         self._consumer = consumer
         self._batch_max = batch_max
         self._within = within
@@ -225,40 +173,10 @@ class KpiAgent:
     ) -> None:
         """Send a rejected message to the dead-letter topic and wait for the broker.
 
-        Headers ``ioc-reject-reason``, ``ioc-reject-detail`` and ``ioc-source``
-        (``topic/partition/offset``). A message the topic refuses as too large is sent
-        again cut to :data:`DLQ_TRUNCATED_BYTES` (key to 1 KiB) with header
-        ``ioc-truncated`` (the original size in bytes): a dead letter never stalls.
-
-        Raises:
-            Exception: The send failed for another reason than the size.
+        See :class:`streams.dead_letters.DeadLetters` (its headers, and the cut of a
+        message the topic refuses as too large).
         """
-        headers: Headers = [
-            ("ioc-reject-reason", rejection.reason.encode()),
-            ("ioc-reject-detail", rejection.detail.encode()),
-            ("ioc-source", f"{self._topic}/{partition}/{offset}".encode()),
-        ]
-        try:
-            await (await self._dlq.send(key=key, value=value, headers=headers))
-        except Exception as exc:  # a message at the broker's size limit: cut, never stall
-            if not _too_large(exc):
-                raise
-            log.warning(
-                "dead letter %s/%d/%d (%d bytes) too large for %s; sending its first %d bytes",
-                self._topic,
-                partition,
-                offset,
-                len(value),
-                self._dlq_topic,
-                DLQ_TRUNCATED_BYTES,
-            )
-            headers.append(("ioc-truncated", str(len(value)).encode()))
-            cut_key = key[:_DLQ_TRUNCATED_KEY_BYTES] if key is not None else None
-            await (
-                await self._dlq.send(
-                    key=cut_key, value=value[:DLQ_TRUNCATED_BYTES], headers=headers
-                )
-            )
+        await self._dead_letters(key, value, rejection, partition, offset)
 
     def highwater(self, partition: int) -> int | None:
         """High-water mark (next offset to be written) of a source partition, if known."""

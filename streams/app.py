@@ -9,7 +9,6 @@ offset commits for correctness (the Redis state carries its own offsets, see
 
 from __future__ import annotations
 
-import ssl
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from ioc_monitor.registry import UnitRegistry
 from streams.agent import BATCH_MAX, BATCH_WITHIN_S, KpiAgent
 from streams.fast_consumer import IocApp
 from streams.helper import HelperProcessor
+from streams.kafka_tls import ssl_context
 from streams.processor import BatchProcessor
 
 __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "build_app"]
@@ -39,27 +39,6 @@ STREAM_BUFFER = 5 * BATCH_MAX
 PRODUCER_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
-class _NamedTLSObject(ssl.SSLObject):
-    """An ``SSLObject`` whose refused broker certificate names ``IOC_KAFKA_SSL_CAFILE``.
-
-    aiokafka logs a failed handshake as ``Unable connect to "<broker>": <error>``; this
-    error then says which setting to check. Installed as the context's
-    ``sslobject_class`` (used by asyncio's and uvloop's TLS transports).
-    """
-
-    def do_handshake(self) -> None:
-        try:
-            super().do_handshake()
-        except ssl.SSLCertVerificationError as exc:
-            named = ssl.SSLCertVerificationError(
-                exc.errno,
-                f"{exc.strerror}; the broker's certificate is not trusted: check "
-                "IOC_KAFKA_SSL_CAFILE (the CA that signed it) and IOC_KAFKA_BOOTSTRAP",
-            )
-            named.verify_code, named.verify_message = exc.verify_code, exc.verify_message
-            raise named from exc
-
-
 def _broker_options(kafka: KafkaSettings) -> dict[str, Any]:
     """Faust's ``broker_credentials`` of the settings (none for ``PLAINTEXT``).
 
@@ -68,12 +47,7 @@ def _broker_options(kafka: KafkaSettings) -> dict[str, Any]:
     client certificate of ``IOC_KAFKA_SSL_CERTFILE``/``IOC_KAFKA_SSL_KEYFILE`` if set.
     """
     opts: dict[str, Any] = {}
-    ctx = None
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        ctx = ssl.create_default_context(cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None)
-        ctx.sslobject_class = _NamedTLSObject
-        if kafka.ssl_certfile is not None and kafka.ssl_keyfile is not None:
-            ctx.load_cert_chain(str(kafka.ssl_certfile), str(kafka.ssl_keyfile))
+    ctx = ssl_context(kafka)
     if kafka.security_protocol.startswith("SASL"):
         password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
         opts["broker_credentials"] = faust.SASLCredentials(

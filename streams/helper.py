@@ -141,6 +141,21 @@ class HelperProcessor:
         self.applied += applied
         self.skipped += skipped
 
+    async def close(self) -> int | None:
+        """Close the helper's pipe and wait for it to exit (the helper exits on EOF).
+
+        Returns:
+            Its exit status; None when it was never started.
+        """
+        if self._channel is None or self._proc is None:
+            return None
+        self._channel.close()
+        try:
+            return await asyncio.wait_for(self._proc.wait(), _EXIT_WAIT_S)
+        except TimeoutError:
+            self._proc.kill()
+            return await self._proc.wait()
+
     async def record_stall(self, partition: int, offset: int, reason: str) -> None:
         """Note a stalled partition (see :meth:`BatchProcessor.record_stall`)."""
         await self._call("stall", partition, offset, reason)

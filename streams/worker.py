@@ -19,7 +19,14 @@ from ioc_monitor.config import KafkaSettings, RedisSettings, WorkerSettings
 from ioc_monitor.registry import UnitRegistry
 from streams.faust_version import check_faust_version
 
-__all__ = ["EXIT_AGENT_FAILED", "exit_on_failure", "run_worker", "tune_gc", "use_uvloop"]
+__all__ = [
+    "EXIT_AGENT_FAILED",
+    "check_layout",
+    "exit_on_failure",
+    "run_worker",
+    "tune_gc",
+    "use_uvloop",
+]
 
 #: Exit status of a worker whose agent failed (EX_SOFTWARE).
 EXIT_AGENT_FAILED = 70
@@ -61,7 +68,7 @@ def exit_on_failure(exc: BaseException) -> NoReturn:
     os._exit(EXIT_AGENT_FAILED)
 
 
-def _check_layout(settings: RedisSettings) -> None:
+def check_layout(settings: RedisSettings) -> None:
     """Refuse Redis state of another key layout before consuming; mark an empty store.
 
     Redis unreachable at start-up is not an error (the worker waits for it batch by
@@ -131,11 +138,11 @@ def run_worker(
             supported (checked before Faust's private modules are imported).
     """
     check_faust_version()
-    _check_layout(redis)
+    check_layout(redis)
     import faust
 
-    from streams.agent import quiet_handled_sends
     from streams.app import BATCH_MAX, build_app
+    from streams.dead_letters import quiet_handled_sends
 
     use_uvloop()
     loop = asyncio.new_event_loop()  # the loop Faust then runs on (get_event_loop)

@@ -16,10 +16,6 @@ one of:
 - ``[command, i, arg, ...]``: ``command KEYS[i] arg ...`` (a single-key command);
 - ``["HINCRBY", i, field, n, field, n, ...]``: ``HINCRBY KEYS[i] field n`` for each pair
   (one op per hash);
-- ``["BKT", i_m, i_h, i_d, i_mo, m, h, d, mo, series, n, series, n, ...]``: the items of
-  one unit in one minute: for each ``(series, n)``, ``HINCRBY KEYS[i_g] "<idx>|<series>"
-  n`` in each of the four bucket shards, ``idx`` being the minute ``m``, hour ``h``, day
-  ``d`` and month ``mo`` (:func:`ioc_monitor.windows.bucket_slots`; ``n`` a number);
 - ``["DEL", i, j, ...]``: ``DEL KEYS[i] KEYS[j] ...``;
 - ``["PURGE", i_done, i_dossiers, max]``: the dossier ids of ``KEYS[i_done]`` scored
   below ``max`` (a ``ZRANGEBYSCORE`` bound such as ``(1.7e9``) are deleted from the
@@ -99,16 +95,6 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
       end
     end
     if #args > 0 then call('ZADD', KEYS[op[3]], unpack(args)) end
-  elseif name == 'BKT' then
-    local km, kh, kd, kmo = KEYS[op[2]], KEYS[op[3]], KEYS[op[4]], KEYS[op[5]]
-    local m, h, d, mo = op[6] .. '|', op[7] .. '|', op[8] .. '|', op[9] .. '|'
-    for j = 10, #op, 2 do
-      local s, n = op[j], op[j + 1]
-      call('HINCRBY', km, m .. s, n)
-      call('HINCRBY', kh, h .. s, n)
-      call('HINCRBY', kd, d .. s, n)
-      call('HINCRBY', kmo, mo .. s, n)
-    end
   elseif name == 'HINCRBY' then
     local key = KEYS[op[2]]
     for j = 3, #op, 2 do call('HINCRBY', key, op[j], op[j + 1]) end

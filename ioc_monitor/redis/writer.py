@@ -215,7 +215,7 @@ async def _read_prune(
 
 @lru_cache(maxsize=65536)
 def _minute_args(minute: int) -> tuple[tuple[tuple[str, int, int], ...], tuple[str, ...]]:
-    """A minute's bucket slots and, as text, the bucket index of each (for a BKT op)."""
+    """A minute's bucket slots and, as text, the bucket index of each (the fields' prefixes)."""
     slots = minute_slots(minute)
     return slots, tuple(str(idx) for _, _, idx in slots)
 
@@ -264,9 +264,10 @@ def _ops(
     add_many("ZADD", k.done, [x for d, t in delta.completed.items() for x in (repr(t), d)])
     # A forgotten dossier that lives again: its old completion must not purge the new state.
     add_many("ZREM", k.done, sorted(delta.forgotten - delta.completed.keys()))
-    # Count per (unit, series) and per (unit, minute) and series: every bucket of an item
-    # follows from its minute, so one BKT op per (unit, minute) has the script increment
-    # the four buckets of each series (their keys named once per unit and hour).
+    # Count per (unit, series), and per bucket field: every bucket of an item follows
+    # from its minute, and the items of a batch that share an hour, a day or a month add
+    # up here, so the script runs one HINCRBY per field of the batch (Redis' time per
+    # event is mostly those calls).
     totals: dict[tuple[str, str], int] = {}
     minutes: dict[tuple[str, int], dict[str, int]] = {}
     for item in delta.items:
@@ -283,21 +284,26 @@ def _ops(
     for unit, pairs in per_unit.items():
         add_many("HINCRBY", k.totals(unit), pairs)
     shards: dict[tuple[str, str], set[int]] = {}
-    hour_keys: dict[tuple[str, int], list[int]] = {}
+    hour_keys: dict[tuple[str, int], list[dict[str, int]]] = {}
+    buckets: dict[int, dict[str, int]] = {}  # key index -> field -> count
     for (unit, minute), counted in minutes.items():
         slots, indexes = _minute_args(minute)
         hour = slots[0][1]  # the minute shard: it fixes the other three shards too
-        refs = hour_keys.get((unit, hour))
-        if refs is None:
-            refs = hour_keys[(unit, hour)] = [
-                ref(k.buckets(unit, g, shard)) for g, shard, _ in slots
+        fields = hour_keys.get((unit, hour))
+        if fields is None:
+            fields = hour_keys[(unit, hour)] = [
+                buckets.setdefault(ref(k.buckets(unit, g, shard)), {}) for g, shard, _ in slots
             ]
             for g, shard, _ in slots:
                 shards.setdefault((unit, g), set()).add(shard)
-        op: _Op = ["BKT", *refs, *indexes]
-        for series, n in counted.items():
-            op += (series, n)
-        ops.append(op)
+        for acc, idx in zip(fields, indexes, strict=True):
+            for series, n in counted.items():
+                name = f"{idx}|{series}"
+                acc[name] = acc.get(name, 0) + n
+    for i, acc in buckets.items():
+        pairs = [x for name, n in acc.items() for x in (name, str(n))]
+        for start in range(0, len(pairs), _CHUNK):
+            ops.append(["HINCRBY", i, *pairs[start : start + _CHUNK]])
     for (unit, g), present in sorted(shards.items()):
         add_many(
             "ZADD", k.bucket_index(unit, g), [x for i in sorted(present) for x in (str(i),) * 2]

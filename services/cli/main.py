@@ -18,6 +18,7 @@ from types import ModuleType
 
 from ioc_monitor.errors import IocError
 from services.cli import (
+    backfill,
     dashboards,
     demo,
     exporter,
@@ -67,6 +68,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("dashboards", "generate the Grafana dashboards or publish them", dashboards),
     Command("simulate", "generate simulated dossier-status events", simulate),
     Command("replay", "send JSONL event logs into Kafka", replay),
+    Command("backfill", "apply the event topic up to its end to Redis, then exit", backfill),
     Command("recover", "after Redis lost the state: rebuild it from the topic", recover),
     Command("wall", "serve the read-only web wall (Vietnamese; kiosk mode for screens)", wall),
 )

@@ -19,7 +19,7 @@ from ioc_monitor.redis.reader import read_snapshot
 from services.harness import IOC, free_port, spawn, stop_all
 from tests.integration.shared_redis import delete_prefix
 
-__all__ = ["LIVE_ONLY", "Pipeline", "samples"]
+__all__ = ["LIVE_ONLY", "Pipeline", "dead_letters", "samples"]
 
 #: Series that only the live pipeline has (wall time, lag, the exporter's own health).
 LIVE_ONLY = (
@@ -36,6 +36,19 @@ def samples(exposition: str) -> list[str]:
         for line in exposition.splitlines()
         if line and not line.startswith("#") and not line.startswith(LIVE_ONLY)
     )
+
+
+def dead_letters(bootstrap: str, dlq: str) -> list[tuple[bytes, str]]:
+    """``(value, ioc-reject-reason)`` of every message of a dead-letter topic, sorted."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        dlq, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000
+    )
+    try:
+        return sorted((m.value, dict(m.headers)["ioc-reject-reason"].decode()) for m in consumer)
+    finally:
+        consumer.close()
 
 
 @dataclass

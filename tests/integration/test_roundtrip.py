@@ -20,13 +20,14 @@ from typing import Any
 import orjson
 import pytest
 import redis
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
 from ioc_monitor.redis.reader import read_snapshot
 from ioc_monitor.snapshot import Snapshot
 from services.harness import IOC, spawn, stop
 from services.stack.proc import tail
+from tests.integration.pipeline import dead_letters
 
 pytestmark = pytest.mark.integration
 
@@ -160,16 +161,6 @@ def _wait_counted(client: redis.Redis, prefix: str, proc: Any, log: Path) -> Sna
     raise AssertionError(f"{counted} of {len(MESSAGES)} counted after {WAIT_S:.0f} s:\n{tail(log)}")
 
 
-def _dead_letters(bootstrap: str, dlq: str) -> list[tuple[bytes, str]]:
-    consumer = KafkaConsumer(
-        dlq, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000
-    )
-    try:
-        return sorted((m.value, dict(m.headers)["ioc-reject-reason"].decode()) for m in consumer)
-    finally:
-        consumer.close()
-
-
 def test_kafka_to_worker_to_redis(
     kafka_bootstrap: str,
     redis_url: str,
@@ -214,7 +205,7 @@ def test_kafka_to_worker_to_redis(
     assert (commune.in_progress, commune.overdue) == (0, 0)
     assert {w: _nonzero(c) for w, c in province.windows.items()} == PROVINCE_WINDOWS
     assert {w: _nonzero(commune.windows.get(w, {})) for w in COMMUNE_WINDOWS} == COMMUNE_WINDOWS
-    assert _dead_letters(kafka_bootstrap, dlq) == sorted(
+    assert dead_letters(kafka_bootstrap, dlq) == sorted(
         [(b"{", "malformed_json"), (MESSAGES[-1][1], "unknown_unit")]
     )
 

@@ -9,7 +9,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 from faust.types import TP
 
 from ioc_monitor.events import Rejection
-from streams.agent import DLQ_TRUNCATED_BYTES
+from streams.dead_letters import DLQ_TRUNCATED_BYTES
 from tests.unit.streams.fakes import DLQ_TOPIC, TOPIC, FakeConsumer, FakeTopic, make_agent
 
 REJECTION = Rejection("malformed_json", "not JSON")
@@ -86,7 +86,7 @@ def test_a_handled_too_large_send_is_not_reported_but_others_are() -> None:
 
     from aiokafka.errors import MessageSizeTooLargeError
 
-    from streams.agent import quiet_handled_sends
+    from streams.dead_letters import quiet_handled_sends
 
     reported: list[dict[str, object]] = []
     loop = asyncio.new_event_loop()

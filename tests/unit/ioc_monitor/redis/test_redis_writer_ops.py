@@ -34,22 +34,12 @@ def _decoded(prep: Prepared, extra: dict[str, str] | None = None) -> list[tuple[
     ops = orjson.loads(orjson.dumps(ops))  # what the script decodes
     out: list[tuple[Any, ...]] = []
     for op in ops:
-        n_keys = {"DEL": len(op) - 1, "PURGE": 2, "CHG": 2, "BKT": 4}.get(op[0], 1)
+        n_keys = {"DEL": len(op) - 1, "PURGE": 2, "CHG": 2}.get(op[0], 1)
         refs = op[1 : 1 + n_keys]
         assert all(isinstance(i, int) and 1 <= i <= len(keys) for i in refs)
         named = (op[0], *(keys[i - 1] for i in refs))
         args = op[1 + n_keys :]
-        if op[0] == "BKT":  # HINCRBY "<idx>|<series>" n in each of the four shards
-            indexes, pairs = args[:4], args[4:]
-            assert all(isinstance(i, str) for i in indexes) and len(pairs) % 2 == 0
-            for j in range(0, len(pairs), 2):
-                series, n = pairs[j], pairs[j + 1]
-                assert isinstance(n, int)
-                out += [
-                    ("HINCRBY", key, f"{idx}|{series}", str(n))
-                    for key, idx in zip(named[1:], indexes, strict=True)
-                ]
-        elif op[0] == "HINCRBY":  # one HINCRBY per (field, n) pair, as the script runs it
+        if op[0] == "HINCRBY":  # one HINCRBY per (field, n) pair, as the script runs it
             assert len(args) % 2 == 0
             out += [(*named, args[j], args[j + 1]) for j in range(0, len(args), 2)]
         else:
@@ -82,21 +72,31 @@ def test_each_hash_gets_one_increment_op() -> None:
     assert (f"{T}:tot:u-a", "received:online_full", "1", "received:postal", "1") in hincr
 
 
-def test_the_items_of_a_minute_are_one_bucket_op() -> None:
-    """Two items of one unit in one minute: one BKT op naming the minute's four shards."""
+def test_the_items_of_a_batch_add_up_per_bucket_field() -> None:
+    """Three items of one unit, two in one minute, all in one hour: one increment per field.
+
+    2025-03-03 08:15:00, 08:15:30 and 08:16:59 local: minutes 29_016_075 (twice) and
+    29_016_076 of hour 483_601 (shard of the minute buckets), day 20_150 (shard of the
+    hours), month 24_302 (shard of the days), year 2025 (shard of the months).
+    """
     prep = _prepared(None)
     prep.delta.items = [
         Item("u-a", "received:online_full", NEW),
         Item("u-a", "received:online_full", NEW + 30),
-        Item("u-a", "refused", NEW + 59),
+        Item("u-a", "refused", NEW + 119),
     ]
     keys, ops = _ops(prep, None)
-    (bkt,) = [op for op in ops if op[0] == "BKT"]
-    assert [keys[i - 1] for i in bkt[1:5]] == [
-        f"{T}:m:u-a:483601", f"{T}:h:u-a:20150", f"{T}:d:u-a:24302", f"{T}:mo:u-a:2025"
-    ]  # fmt: skip
-    assert bkt[5:] == ["29016075", "483601", "20150", "24302", "received:online_full", 2,
-                       "refused", 1]  # fmt: skip
+    buckets = {
+        keys[op[1] - 1]: op[2:]
+        for op in ops
+        if op[0] == "HINCRBY" and ":tot:" not in keys[op[1] - 1] and ":stats" not in keys[op[1] - 1]
+    }
+    assert buckets == {
+        f"{T}:m:u-a:483601": ["29016075|received:online_full", "2", "29016076|refused", "1"],
+        f"{T}:h:u-a:20150": ["483601|received:online_full", "2", "483601|refused", "1"],
+        f"{T}:d:u-a:24302": ["20150|received:online_full", "2", "20150|refused", "1"],
+        f"{T}:mo:u-a:2025": ["24302|received:online_full", "2", "24302|refused", "1"],
+    }
 
 
 def test_prune_deletes_stored_and_new_shards_below_the_cutoffs() -> None:

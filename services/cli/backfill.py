@@ -1,0 +1,87 @@
+"""``ioc backfill``: apply the event topic up to its current end to Redis, then exit.
+
+Reads every partition of IOC_KAFKA_TOPIC from after the offset Redis holds for it (the
+start of the topic on an empty store) up to its end when the command starts, and
+applies it exactly as `ioc worker` does (same rules, offsets in Redis, dead letters to
+IOC_KAFKA_DLQ_TOPIC), without Faust and without a consumer group; then `ioc worker`
+carries on from there. Safe to stop and run again, and beside a running worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from services.cli.args import add_units_argument, load_units, positive_int
+
+__all__ = ["configure", "helpers_argument", "run"]
+
+#: Seconds between progress lines.
+_PROGRESS_S = 5.0
+
+
+def helpers_argument(text: str) -> int:
+    """``--helpers``: a number of helper processes (0 or more) or ``auto``.
+
+    ``auto`` is one helper per CPU but the one the command itself uses: 1 on 2 CPUs,
+    0 on 1 CPU.
+    """
+    if text == "auto":
+        return max((os.cpu_count() or 1) - 1, 0)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``ioc backfill``."""
+    p.set_defaults(func=run)
+    add_units_argument(p)
+    p.add_argument(
+        "--helpers",
+        type=helpers_argument,
+        default="auto",
+        metavar="N",
+        help="helper processes the partitions are split over; 0: all in this process "
+        "(default auto: one per CPU but one)",
+    )
+    p.add_argument("--batch", type=positive_int, default=None, help="largest batch (default 10000)")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``ioc backfill``: 0 when the topic was applied up to its end.
+
+    Raises:
+        IocError: A setting or the unit registry is not usable, the topic does not
+            exist, or a batch cannot be decoded (``ioc`` prints it as one line, exit 1).
+    """
+    from ioc_monitor.config import KafkaSettings, RedisSettings, load
+    from streams.backfill import BATCH_MAX, BackfillResult, run_backfill
+
+    kafka, redis = load(KafkaSettings), load(RedisSettings)
+    units = load_units(args.units)
+    last = [time.monotonic()]
+
+    def progress(done: BackfillResult) -> None:
+        now = time.monotonic()
+        if now - last[0] >= _PROGRESS_S:
+            last[0] = now
+            print(f"ioc backfill: {done.progress_line()}", file=sys.stderr, flush=True)
+
+    result = run_backfill(
+        kafka,
+        redis,
+        units.ids,
+        shards=args.helpers,
+        batch_max=args.batch or BATCH_MAX,
+        progress=None if args.no_progress else progress,
+    )
+    print(f"ioc backfill: {kafka.topic}: {result.line()}", file=sys.stderr)
+    return 0

@@ -1,0 +1,294 @@
+"""``ioc backfill``: a topic's history up to now → Redis, exactly once, without Faust.
+
+A backfill reads a bounded log: every partition of the source topic from after the
+offset Redis holds for it (the start of the log on an empty store) up to the
+partition's end offset when the backfill started, and then stops. It needs none of
+what a consumer group gives a long-running worker (rebalances, committed offsets,
+Faust's dispatch, which is most of the worker's CPU: ``docs/benchmarks.md``), so it
+reads with a bare aiokafka consumer that is assigned every partition, and hands the
+batches to the same :class:`~streams.processor.BatchProcessor` as the worker:
+
+- **Shards.** The partitions are split over ``shards`` processors by their rank
+  (partition ``p`` of ``P`` in sorted order → shard ``rank % shards``): helper processes
+  (:mod:`streams.helper`, one per CPU core but the one this process uses, by default)
+  or, with ``shards=0``, one processor in this process. Partitions share no keys, so
+  shards never meet in Redis.
+- **One batch in flight per shard.** This process fetches and hands the next batch
+  over while each helper applies its last one.
+- **Exactly once, as the worker.** The offsets live in Redis, committed with the state
+  by the same Lua script, which skips what is already applied: a backfill that is
+  stopped and started again resumes where Redis is, and a worker running meanwhile on
+  the same topic and prefix does no harm (whichever applies an offset first wins; the
+  other skips it). Nothing is committed to Kafka.
+- **Dead letters** go to ``IOC_KAFKA_DLQ_TOPIC`` with the worker's headers
+  (:class:`~streams.dead_letters.DeadLetters`), acknowledged before the batch commits.
+- **Afterwards**, ``ioc worker`` starts each partition after the offset Redis holds
+  (its ``on_partitions_assigned`` hook), so it carries on where the backfill stopped.
+
+A batch that cannot be decoded (codec missing, bad CRC) stops the backfill with an
+error naming the partition; what was applied before it stays applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ioc_monitor.config import KafkaSettings, RedisSettings
+from ioc_monitor.errors import IocError
+from ioc_monitor.redis.client import connect_async
+from streams.dead_letters import DeadLetters, Headers, quiet_handled_sends
+from streams.helper import HelperProcessor
+from streams.kafka_tls import aiokafka_options
+from streams.processor import BatchProcessor, Record
+
+__all__ = ["BATCH_MAX", "BackfillError", "BackfillResult", "backfill", "run_backfill"]
+
+log = logging.getLogger(__name__)
+
+#: Largest batch handed to a shard, in messages (as the worker's ``BATCH_MAX``).
+BATCH_MAX: Final = 10_000
+#: Longest wait of one fetch, in milliseconds.
+_POLL_MS: Final = 500
+#: Bytes fetched per partition per request (4 MiB: about 10,000 events).
+_PARTITION_FETCH_BYTES: Final = 4 * 1024 * 1024
+#: Largest request of the dead-letter producer (as the worker's, see :mod:`streams.app`).
+_PRODUCER_MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
+
+
+class BackfillError(IocError):
+    """The backfill cannot run (no such topic) or stopped (an undecodable batch)."""
+
+
+@dataclass
+class BackfillResult:
+    """What a backfill did.
+
+    Attributes:
+        partitions: Source partition → ``(first offset read, end offset)``; a partition
+            with nothing to read has ``first == end``.
+        read: Messages read from Kafka.
+        applied: Messages applied to Redis (dead letters included).
+        skipped: Messages Redis already held (applied earlier), skipped.
+        seconds: Wall-clock seconds from the start to the last commit.
+    """
+
+    partitions: dict[int, tuple[int, int]] = field(default_factory=dict)
+    read: int = 0
+    applied: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Messages read per second."""
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def total(self) -> int:
+        """Messages to read: from the first offset to the end of every partition."""
+        return sum(end - first for first, end in self.partitions.values())
+
+    def progress_line(self) -> str:
+        """``1,234 of 5,678 messages (21.7 %)``."""
+        share = 100.0 * self.read / self.total if self.total else 100.0
+        return f"{self.read:,} of {self.total:,} messages ({share:.1f} %)"
+
+    def line(self) -> str:
+        """The summary: messages read, partitions, time, rate, applied and skipped."""
+        return (
+            f"read {self.read:,} messages of {len(self.partitions)} partitions in "
+            f"{self.seconds:.1f} s ({self.rate:,.0f}/s): {self.applied:,} applied, "
+            f"{self.skipped:,} already in Redis"
+        )
+
+
+class _Producer:
+    """The dead-letter topic as a :class:`~streams.dead_letters.TopicSender` (aiokafka)."""
+
+    def __init__(self, producer: Any, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+
+    async def send(self, *, key: bytes | None, value: bytes, headers: Headers) -> Any:
+        return await self._producer.send(self._topic, value=value, key=key, headers=headers)
+
+
+def run_backfill(
+    kafka: KafkaSettings,
+    redis: RedisSettings,
+    units: Collection[str],
+    *,
+    shards: int,
+    batch_max: int = BATCH_MAX,
+    progress: Callable[[BackfillResult], None] | None = None,
+) -> BackfillResult:
+    """Run :func:`backfill` in this process: key layout checked, uvloop, the worker's GC.
+
+    Arguments and result as :func:`backfill`.
+
+    Raises:
+        StoreError: Redis holds state of another key layout.
+        BackfillError: See :func:`backfill`.
+    """
+    from streams.worker import check_layout, tune_gc, use_uvloop
+
+    check_layout(redis)
+    use_uvloop()
+    tune_gc()
+
+    async def main() -> BackfillResult:
+        asyncio.get_running_loop().set_exception_handler(quiet_handled_sends)
+        return await backfill(
+            kafka, redis, units, shards=shards, batch_max=batch_max, progress=progress
+        )
+
+    return asyncio.run(main())
+
+
+async def backfill(
+    kafka: KafkaSettings,
+    redis: RedisSettings,
+    units: Collection[str],
+    *,
+    shards: int,
+    batch_max: int = BATCH_MAX,
+    progress: Callable[[BackfillResult], None] | None = None,
+) -> BackfillResult:
+    """Apply the source topic up to its current end to Redis, then return.
+
+    Args:
+        kafka: Broker, source and dead-letter topics (the consumer group is not used).
+        redis: Where the state lives.
+        units: Ids of the unit registry.
+        shards: Helper processes the partitions are split over; 0: one processor in
+            this process.
+        batch_max: Largest batch handed to a shard, in messages. Default 10,000.
+        progress: Called with the result so far after each batch is handed over.
+
+    Returns:
+        What was read, applied and skipped, per partition and in total.
+
+    Raises:
+        BackfillError: The topic does not exist, or a batch cannot be decoded.
+    """
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    start = time.perf_counter()
+    options = aiokafka_options(kafka)
+    consumer = AIOKafkaConsumer(
+        **options,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=_PARTITION_FETCH_BYTES,
+        fetch_max_bytes=8 * _PARTITION_FETCH_BYTES,
+    )
+    producer = AIOKafkaProducer(**options, acks="all", max_request_size=_PRODUCER_MAX_REQUEST_BYTES)
+    await consumer.start()
+    await producer.start()
+    processors: list[BatchProcessor | HelperProcessor] = []
+    try:
+        if kafka.topic not in await consumer.topics():
+            raise BackfillError(f"topic {kafka.topic} does not exist (IOC_KAFKA_TOPIC)")
+        parts = sorted(await producer.partitions_for(kafka.topic))
+        dead = DeadLetters(kafka.topic, kafka.dlq_topic, _Producer(producer, kafka.dlq_topic))
+
+        def highwater(partition: int) -> int | None:
+            mark: int | None = consumer.highwater(TopicPartition(kafka.topic, partition))
+            return mark
+
+        if shards > 0:
+            processors = [HelperProcessor(units, dead, highwater) for _ in range(shards)]
+        else:
+            client = connect_async(redis)
+            processors = [BatchProcessor(client, redis.prefix, units, dead, highwater)]
+        shard_of = {p: processors[i % len(processors)] for i, p in enumerate(parts)}
+        result = await _read_all(consumer, kafka.topic, parts, shard_of, batch_max, progress)
+        result.applied = sum(p.applied for p in processors)
+        result.skipped = sum(p.skipped for p in processors)
+        result.seconds = time.perf_counter() - start
+        return result
+    finally:
+        for processor in processors:
+            if isinstance(processor, HelperProcessor):
+                await processor.close()
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _read_all(
+    consumer: Any,
+    topic: str,
+    parts: list[int],
+    shard_of: dict[int, BatchProcessor | HelperProcessor],
+    batch_max: int,
+    progress: Callable[[BackfillResult], None] | None,
+) -> BackfillResult:
+    """Read every partition from after its stored offset to its end; apply by shard."""
+    from aiokafka import TopicPartition
+
+    tps = {p: TopicPartition(topic, p) for p in parts}
+    consumer.assign(list(tps.values()))
+    ends = await consumer.end_offsets(list(tps.values()))
+    begins = await consumer.beginning_offsets(list(tps.values()))
+    result = BackfillResult()
+    pending: dict[int, int] = {}  # partition -> end offset, while there is more to read
+    for p, tp in tps.items():
+        stored = await shard_of[p].stored_offset(p)
+        first = max(stored + 1 if stored is not None else 0, begins[tp])
+        end = ends[tp]
+        result.partitions[p] = (min(first, end), end)
+        if first < end:
+            consumer.seek(tp, first)
+            pending[p] = end
+            log.info("partition %d: offsets %d to %d", p, first, end - 1)
+    consumer.pause(*(tp for p, tp in tps.items() if p not in pending))
+    in_flight: dict[int, asyncio.Future[None]] = {}  # shard (id) -> its batch being applied
+    try:
+        while pending:
+            try:
+                fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=batch_max)
+            except Exception as exc:
+                raise BackfillError(f"cannot read {topic}: {type(exc).__name__}: {exc}") from exc
+            batches: dict[int, list[Record]] = {}
+            for tp, messages in fetched.items():
+                end = pending.get(tp.partition)
+                if end is None:
+                    continue
+                records = [Record(m.partition, m.offset, m.key, m.value) for m in messages]
+                if records[-1].offset >= end:  # written after the backfill started
+                    records = [r for r in records if r.offset < end]
+                batches.setdefault(id(shard_of[tp.partition]), []).extend(records)
+                result.read += len(records)
+                if messages[-1].offset >= end - 1:
+                    _finished(consumer, tps, pending, tp.partition)
+            if not fetched:  # nothing more to fetch: a partition's end may be a gap
+                for p in list(pending):
+                    if await consumer.position(tps[p]) >= pending[p]:
+                        _finished(consumer, tps, pending, p)
+            for shard, records in batches.items():
+                if shard in in_flight:
+                    await in_flight.pop(shard)
+                processor = shard_of[records[0].partition]
+                in_flight[shard] = asyncio.ensure_future(processor.process(records))
+            if progress is not None:
+                progress(result)
+            for future in [f for f in in_flight.values() if f.done()]:
+                future.result()  # a failed batch fails the backfill at once
+        for shard in list(in_flight):
+            await in_flight.pop(shard)
+    finally:
+        for future in in_flight.values():
+            future.cancel()
+    return result
+
+
+def _finished(consumer: Any, tps: dict[int, Any], pending: dict[int, int], partition: int) -> None:
+    """Stop reading a partition that reached its end offset."""
+    del pending[partition]
+    consumer.pause(tps[partition])
+    log.info("partition %d: read to its end", partition)

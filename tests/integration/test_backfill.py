@@ -1,0 +1,129 @@
+"""``ioc backfill`` on the real stack: the topic up to its end, exactly once, then the worker.
+
+Each test replays a simulated log (5 % noise, so dead letters too) into its own topic.
+The figures must equal ``ioc kpi`` on the same log (worked out offline, without Redis
+or Kafka); the dead-letter topic must hold one message per rejection ``ioc kpi``
+counts, with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from services.harness import IOC
+from tests.integration.pipeline import Pipeline, dead_letters, samples
+
+pytestmark = pytest.mark.integration
+
+#: ``ioc backfill``'s summary line.
+SUMMARY = re.compile(
+    r"read ([\d,]+) messages of (\d+) partitions in [\d.]+ s \([\d,]+/s\): "
+    r"([\d,]+) applied, ([\d,]+) already in Redis"
+)
+
+
+def _backfill(pipeline: Pipeline, *args: str) -> tuple[int, int, int, int]:
+    """Run ``ioc backfill ARGS``; its summary (read, partitions, applied, skipped)."""
+    out = pipeline.run("backfill", "--no-progress", *args)
+    found = SUMMARY.search(out.stderr.decode())
+    assert found, out.stderr.decode()
+    read, parts, applied, skipped = (int(g.replace(",", "")) for g in found.groups())
+    return read, parts, applied, skipped
+
+
+def _rejections(expected: list[str]) -> int:
+    """Messages ``ioc kpi`` rejected, from its ``ioc_events_rejected_total`` samples."""
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in expected
+        if line.startswith("ioc_events_rejected_total{")
+    )
+
+
+def _split(log: Path, at: int) -> tuple[Path, Path]:
+    """The first ``at`` lines of a log and the rest, as two files."""
+    lines = log.read_bytes().splitlines(keepends=True)
+    head, tail = log.with_suffix(".head.jsonl"), log.with_suffix(".tail.jsonl")
+    head.write_bytes(b"".join(lines[:at]))
+    tail.write_bytes(b"".join(lines[at:]))
+    return head, tail
+
+
+@pytest.mark.parametrize("helpers", ["0", "1", "2"])
+def test_backfill_equals_offline_with_its_dead_letters(
+    pipeline: Pipeline, tmp_path: Path, helpers: str
+) -> None:
+    log = tmp_path / "events.jsonl"
+    n = pipeline.simulate(log, dossiers=300, seed=31)
+    pipeline.run("replay", str(log), "--max", "--partitions", "3")
+    assert _backfill(pipeline, "--helpers", helpers) == (n, 3, n, 0)
+    expected = pipeline.expected(log)
+    assert samples(pipeline.scrape_event_clock()) == expected
+    reasons = [
+        reason for _, reason in dead_letters(pipeline.kafka_bootstrap, f"{pipeline.topic}.dlq")
+    ]
+    assert len(reasons) == _rejections(expected) > 0
+    # Run again: nothing new to read, nothing changes.
+    assert _backfill(pipeline, "--helpers", helpers) == (0, 3, 0, 0)
+    assert samples(pipeline.scrape_event_clock()) == expected
+
+
+def test_a_second_backfill_reads_only_what_came_after_the_first(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    n = pipeline.simulate(log, dossiers=300, seed=32)
+    head, tail = _split(log, n // 2)
+    pipeline.run("replay", str(head), "--max", "--partitions", "2")
+    assert _backfill(pipeline)[:3] == (n // 2, 2, n // 2)
+    pipeline.run("replay", str(tail), "--max")
+    assert _backfill(pipeline)[:3] == (n - n // 2, 2, n - n // 2)
+    assert samples(pipeline.scrape_event_clock()) == pipeline.expected(log)
+
+
+def test_the_worker_carries_on_where_the_backfill_stopped(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    n = pipeline.simulate(log, dossiers=300, seed=33)
+    head, tail = _split(log, 2 * n // 3)
+    pipeline.run("replay", str(head), "--max", "--partitions", "2")
+    _backfill(pipeline)
+    pipeline.start("worker", log="worker.log")
+    pipeline.run("replay", str(tail), "--max")
+    pipeline.wait_counted(n)
+    assert samples(pipeline.scrape_event_clock()) == pipeline.expected(log)
+    assert pipeline.counted() == n  # the worker re-applied nothing of the backfill's
+
+
+def test_a_backfill_beside_a_running_worker_counts_each_message_once(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    n = pipeline.simulate(log, dossiers=1500, seed=34)
+    pipeline.run("replay", str(log), "--max", "--partitions", "2")
+    pipeline.start("worker", "--batch", "20", log="worker.log")  # small batches: slow
+    deadline = time.monotonic() + 120
+    while pipeline.counted() == 0:
+        assert time.monotonic() < deadline, "the worker made no progress"
+        time.sleep(0.05)
+    assert pipeline.counted() < n  # the worker is still at it
+    read, _, applied, skipped = _backfill(pipeline)
+    # It starts after what the worker had applied, and skips what the worker applies first.
+    assert 0 < read < n and applied + skipped == read
+    pipeline.wait_counted(n)
+    assert samples(pipeline.scrape_event_clock()) == pipeline.expected(log)
+    assert pipeline.counted() == n
+
+
+def test_a_missing_topic_is_named(pipeline: Pipeline) -> None:
+    out = subprocess.run(
+        [*IOC, "backfill", "--no-progress"], env=pipeline.env(), capture_output=True, timeout=120
+    )
+    assert out.returncode == 1
+    assert f"topic {pipeline.topic} does not exist (IOC_KAFKA_TOPIC)" in out.stderr.decode()
