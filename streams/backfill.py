@@ -10,11 +10,14 @@ batches to the same :class:`~streams.processor.BatchProcessor` as the worker:
 
 - **Shards.** The partitions are split over ``shards`` processors by their rank
   (partition ``p`` of ``P`` in sorted order → shard ``rank % shards``): helper processes
-  (:mod:`streams.helper`, one per CPU core but the one this process uses, by default)
+  (:mod:`streams.helper`, one per CPU core by default: this process only fetches and
+  hands over)
   or, with ``shards=0``, one processor in this process. Partitions share no keys, so
   shards never meet in Redis.
-- **One batch in flight per shard.** This process fetches and hands the next batch
-  over while each helper applies its last one.
+- **One batch in flight per partition.** This process fetches and hands the next
+  batches over while the helpers apply the last ones; a helper works on several
+  partitions at once, so that it folds one while Redis commits another. A partition's
+  next batch waits for its last (its state and offset follow from it).
 - **Exactly once, as the worker.** The offsets live in Redis, committed with the state
   by the same Lua script, which skips what is already applied: a backfill that is
   stopped and started again resumes where Redis is, and a worker running meanwhile on
@@ -247,48 +250,107 @@ async def _read_all(
             pending[p] = end
             log.info("partition %d: offsets %d to %d", p, first, end - 1)
     consumer.pause(*(tp for p, tp in tps.items() if p not in pending))
-    in_flight: dict[int, asyncio.Future[None]] = {}  # shard (id) -> its batch being applied
+    lanes = _Lanes(consumer, tps, pending, shard_of)
     try:
         while pending:
             try:
                 fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=batch_max)
             except Exception as exc:
                 raise BackfillError(f"cannot read {topic}: {type(exc).__name__}: {exc}") from exc
-            batches: dict[int, list[Record]] = {}
             for tp, messages in fetched.items():
                 end = pending.get(tp.partition)
-                if end is None:
+                if end is None or not messages:
                     continue
                 records = [Record(m.partition, m.offset, m.key, m.value) for m in messages]
                 if records[-1].offset >= end:  # written after the backfill started
                     records = [r for r in records if r.offset < end]
-                batches.setdefault(id(shard_of[tp.partition]), []).extend(records)
-                result.read += len(records)
-                if messages[-1].offset >= end - 1:
-                    _finished(consumer, tps, pending, tp.partition)
+                if not records or records[-1].offset >= end - 1:
+                    lanes.finished(tp.partition)
+                if records:
+                    result.read += len(records)
+                    lanes.hand_over(tp.partition, records)
             if not fetched:  # nothing more to fetch: a partition's end may be a gap
                 for p in list(pending):
                     if await consumer.position(tps[p]) >= pending[p]:
-                        _finished(consumer, tps, pending, p)
-            for shard, records in batches.items():
-                if shard in in_flight:
-                    await in_flight.pop(shard)
-                processor = shard_of[records[0].partition]
-                in_flight[shard] = asyncio.ensure_future(processor.process(records))
+                        lanes.finished(p)
             if progress is not None:
                 progress(result)
-            for future in [f for f in in_flight.values() if f.done()]:
-                future.result()  # a failed batch fails the backfill at once
-        for shard in list(in_flight):
-            await in_flight.pop(shard)
+            lanes.check()
+        await lanes.drain()
     finally:
-        for future in in_flight.values():
-            future.cancel()
+        lanes.cancel()
     return result
 
 
-def _finished(consumer: Any, tps: dict[int, Any], pending: dict[int, int], partition: int) -> None:
-    """Stop reading a partition that reached its end offset."""
-    del pending[partition]
-    consumer.pause(tps[partition])
-    log.info("partition %d: read to its end", partition)
+#: Batches of one partition handed over and not yet applied, at most; the partition's
+#: fetching pauses at this many (one being applied, one waiting).
+_DEPTH: Final = 2
+
+
+class _Lanes:
+    """One lane per partition: its batches applied in order, the lanes side by side.
+
+    A partition's batch waits for the one before it (its state and stored offset follow
+    from it), never for another partition's, so a helper folds one partition while
+    Redis commits another. A partition with :data:`_DEPTH` batches in its lane is
+    paused in the consumer until one is applied.
+    """
+
+    def __init__(
+        self,
+        consumer: Any,
+        tps: dict[int, Any],
+        pending: dict[int, int],
+        shard_of: dict[int, BatchProcessor | HelperProcessor],
+    ) -> None:
+        self._consumer = consumer
+        self._tps = tps
+        self._pending = pending
+        self._shard_of = shard_of
+        self._last: dict[int, asyncio.Future[tuple[int, int]]] = {}  # partition -> last batch
+        self._queued: dict[int, int] = {}  # partition -> batches in its lane
+
+    def hand_over(self, partition: int, records: list[Record]) -> None:
+        """Queue a batch in its partition's lane."""
+        previous = self._last.get(partition)
+        self._last[partition] = asyncio.ensure_future(self._apply(partition, previous, records))
+        self._queued[partition] = self._queued.get(partition, 0) + 1
+        if self._queued[partition] >= _DEPTH:
+            self._consumer.pause(self._tps[partition])
+
+    async def _apply(
+        self,
+        partition: int,
+        previous: asyncio.Future[tuple[int, int]] | None,
+        records: list[Record],
+    ) -> tuple[int, int]:
+        try:
+            if previous is not None:
+                await previous
+            return await self._shard_of[partition].process(records)
+        finally:
+            self._queued[partition] -= 1
+            if partition in self._pending and self._queued[partition] < _DEPTH:
+                self._consumer.resume(self._tps[partition])
+
+    def finished(self, partition: int) -> None:
+        """Stop reading a partition that reached its end offset."""
+        del self._pending[partition]
+        self._consumer.pause(self._tps[partition])
+        log.info("partition %d: read to its end", partition)
+
+    def check(self) -> None:
+        """Raise the error of a batch that failed (the backfill fails at once)."""
+        for last in self._last.values():
+            if last.done():
+                last.result()
+
+    async def drain(self) -> None:
+        """Wait until every lane is applied."""
+        for partition in list(self._last):
+            await self._last.pop(partition)
+
+    def cancel(self) -> None:
+        """Cancel what is still queued (after a failure)."""
+        for last in self._last.values():
+            last.cancel()

@@ -3,8 +3,9 @@
 A frame is a 4-byte big-endian length and a MessagePack body (msgspec):
 ``[0, id, op, args]`` is a request, ``[1, id, ok, result]`` its answer (``ok`` false:
 ``result`` is the error, one line). Either side may call the other; each side answers
-its requests in the order they arrive, one at a time (a handler that awaits a call of
-its own does not block the reading of the answer).
+its requests concurrently, each handler in a task of its own started in the order the
+requests arrive: a handler that waits (for Redis, or on a call of its own) does not hold
+back the next request, and the caller decides how many it has waiting.
 
 When the other side goes away (end of file, a broken pipe) every call waiting and
 every later one raises :class:`ChannelClosed`, and :attr:`Channel.closed` is set.
@@ -13,6 +14,7 @@ every later one raises :class:`ChannelClosed`, and :attr:`Channel.closed` is set
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 from collections.abc import Awaitable, Callable, Mapping
@@ -151,22 +153,29 @@ class Channel:
             self.close(f"{self._name} sent a frame that does not decode ({exc})")
 
     async def _serve(self) -> None:
-        while True:
-            request = await self._requests.get()
-            if request is None:
-                return
-            call_id, op, args = request
-            handler = self._handlers.get(op)
-            try:
-                if handler is None:
-                    raise LookupError(f"no handler for {op!r}")
-                message = [_ANSWER, call_id, True, await handler(*args)]
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception("%s: %s failed", self._name, op)
-                message = [_ANSWER, call_id, False, f"{op}: {type(exc).__name__}: {exc}"]
-            try:
-                await self._send(message)
-            except ChannelClosed:
-                return
+        handling: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                request = await self._requests.get()
+                if request is None:
+                    return
+                task = asyncio.ensure_future(self._answer(*request))
+                handling.add(task)
+                task.add_done_callback(handling.discard)
+        finally:
+            for task in handling:
+                task.cancel()
+
+    async def _answer(self, call_id: int, op: str, args: list[Any]) -> None:
+        handler = self._handlers.get(op)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for {op!r}")
+            message = [_ANSWER, call_id, True, await handler(*args)]
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("%s: %s failed", self._name, op)
+            message = [_ANSWER, call_id, False, f"{op}: {type(exc).__name__}: {exc}"]
+        with contextlib.suppress(ChannelClosed):
+            await self._send(message)

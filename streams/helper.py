@@ -134,12 +134,16 @@ class HelperProcessor:
     ) -> None:
         await self._dead_letter(key, value, Rejection(reason, detail), partition, offset)
 
-    async def process(self, records: Sequence[Record]) -> None:
-        """Apply a batch in the helper (see :meth:`BatchProcessor.process`)."""
+    async def process(self, records: Sequence[Record]) -> tuple[int, int]:
+        """Apply a batch in the helper (see :meth:`BatchProcessor.process`).
+
+        Calls may overlap when they hold different partitions (``ioc backfill``).
+        """
         marks = {p: self._highwater(p) for p in {r.partition for r in records}}
         applied, skipped = await self._call("process", _RECORDS_OUT.encode(records), marks)
         self.applied += applied
         self.skipped += skipped
+        return applied, skipped
 
     async def close(self) -> int | None:
         """Close the helper's pipe and wait for it to exit (the helper exits on EOF).
@@ -190,13 +194,9 @@ class _Served:
         )
 
     async def process(self, records: bytes, marks: dict[int, int | None]) -> list[int]:
-        self._marks.clear()
-        self._marks.update(marks)
-        processor = self._processor
-        assert processor is not None, "init first"
-        applied, skipped = processor.applied, processor.skipped
-        await processor.process(_RECORDS_IN.decode(records))
-        return [processor.applied - applied, processor.skipped - skipped]
+        self._marks.update(marks)  # calls may overlap (other partitions): marks only grow
+        assert self._processor is not None, "init first"
+        return list(await self._processor.process(_RECORDS_IN.decode(records)))
 
     async def stall(self, partition: int, offset: int, reason: str) -> None:
         assert self._processor is not None, "init first"

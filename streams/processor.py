@@ -131,16 +131,19 @@ class BatchProcessor:
             read, "partition %d waits for its stored offset, retrying", partition
         )
 
-    async def process(self, records: Sequence[Record]) -> None:
+    async def process(self, records: Sequence[Record]) -> tuple[int, int]:
         """Apply a batch (any mix of partitions, each in offset order).
 
         Partitions are independent (their keys share nothing), so their updates run
         concurrently: one partition's Redis round trips overlap another's folding.
+
+        Returns:
+            Messages of this batch applied, and skipped (Redis held them already).
         """
         groups: dict[int, list[Record]] = {}
         for rec in records:
             groups.setdefault(rec.partition, []).append(rec)
-        await asyncio.gather(
+        counts = await asyncio.gather(
             *(
                 self._until_redis_answers(partial(self._apply, p, recs), "retrying partition %d", p)
                 for p, recs in groups.items()
@@ -150,6 +153,7 @@ class BatchProcessor:
             for p, recs in groups.items():
                 clear = partial(self._clear_stall, p, recs[-1].offset)
                 await self._until_redis_answers(clear, "partition %d: clearing its stall", p)
+        return sum(a for a, _ in counts), sum(k for _, k in counts)
 
     async def record_stall(self, partition: int, offset: int, reason: str) -> None:
         """Note that the consumer paused ``partition`` at ``offset`` (undecodable batch).
@@ -208,7 +212,8 @@ class BatchProcessor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_cap)
 
-    async def _apply(self, partition: int, recs: list[Record]) -> None:
+    async def _apply(self, partition: int, recs: list[Record]) -> tuple[int, int]:
+        """Apply one partition's records; returns how many were applied and skipped."""
         keys = PartitionKeys(self._prefix, partition)
         if partition not in self._registered:
             await self._redis.sadd(global_key(self._prefix, "parts"), partition)
@@ -218,7 +223,7 @@ class BatchProcessor:
             prep = await prepare(self._redis, keys, messages, self._units)
             if prep is None:
                 self.skipped += len(recs)
-                return
+                return 0, len(recs)
             if prep.dead_letters:
                 key_of = {r.offset: r.key for r in recs}
                 for offset, value, rejection in prep.dead_letters:
@@ -230,5 +235,5 @@ class BatchProcessor:
             if await commit(self._redis, prep, extra):
                 self.applied += len(recs) - prep.skipped
                 self.skipped += prep.skipped
-                return
+                return len(recs) - prep.skipped, prep.skipped
             log.info("partition %d moved on under us; preparing again", partition)

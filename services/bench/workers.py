@@ -36,6 +36,7 @@ __all__ = [
     "WorkerRun",
     "cheap_count",
     "py_spy",
+    "run_backfill_command",
     "run_floor",
     "run_workers",
     "samples",
@@ -257,6 +258,52 @@ def run_workers(
             run.diff = sorted(set(got) ^ set(expected))[:10]
     client.close()
     return run
+
+
+def run_backfill_command(
+    stack: Stack, topic: str, n: int, prefix: str, timeout: float = 3600.0
+) -> WorkerRun:
+    """Run ``ioc backfill`` on a topic (default helpers) until it exits.
+
+    Args:
+        stack: Redis of the run (its state must not hold ``prefix`` yet).
+        topic: Source topic, already filled.
+        n: Messages in the topic.
+        prefix: Fresh Redis prefix.
+        timeout: Seconds allowed.
+
+    Returns:
+        The run: seconds from the spawn to the exit, the messages counted in Redis, and
+        the peak RSS and CPU of the command with its helpers (sampled every 0.05 s
+        while they run, so the last moments are missed).
+
+    Raises:
+        IocError: It exited with another status than 0, or timed out.
+    """
+    env = stack.env(topic, prefix)
+    start = time.perf_counter()
+    proc = stack.spawn([*harness.IOC, "backfill", "--no-progress"], env, f"backfill-{prefix}.log")
+    hwm: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    try:
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None:
+            for pid in [proc.pid, *proc_children(proc.pid)]:
+                hwm[pid] = max(hwm.get(pid, 0), proc_hwm_kib(pid) or 0)
+                cpu[pid] = max(cpu.get(pid, 0.0), proc_cpu_seconds(pid) or 0.0)
+            if time.monotonic() > deadline:
+                raise IocError(f"bench: ioc backfill timed out after {timeout:.0f} s")
+            time.sleep(_POLL_S)
+        seconds = time.perf_counter() - start
+    finally:
+        harness.stop(proc)
+    if proc.returncode != 0:
+        raise IocError(f"bench: ioc backfill exited with status {proc.returncode}")
+    client = stack.client()
+    snap = read_snapshot(client, prefix, "event")
+    client.close()
+    counted = snap.processed + snap.duplicate + sum(snap.rejected.values())
+    return WorkerRun(seconds, counted, [sum(hwm.values())], [sum(cpu.values())])
 
 
 def py_spy() -> str | None:

@@ -25,11 +25,12 @@ _PROGRESS_S = 5.0
 def helpers_argument(text: str) -> int:
     """``--helpers``: a number of helper processes (0 or more) or ``auto``.
 
-    ``auto`` is one helper per CPU but the one the command itself uses: 1 on 2 CPUs,
-    0 on 1 CPU.
+    ``auto`` is one helper per CPU with 2 or more CPUs (the command itself only
+    fetches and hands over, about a tenth of the work), none on 1 CPU.
     """
     if text == "auto":
-        return max((os.cpu_count() or 1) - 1, 0)
+        cpus = os.cpu_count() or 1
+        return cpus if cpus >= 2 else 0
     try:
         value = int(text)
     except ValueError:
@@ -49,7 +50,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         default="auto",
         metavar="N",
         help="helper processes the partitions are split over; 0: all in this process "
-        "(default auto: one per CPU but one)",
+        "(default auto: one per CPU, none on 1 CPU)",
     )
     p.add_argument("--batch", type=positive_int, default=None, help="largest batch (default 10000)")
     p.add_argument("--no-progress", action="store_true", help="no progress lines")

@@ -155,6 +155,10 @@ def test_pipeline_through_sasl_scram_and_redis_acl(
     client = acl_redis.client()
     assert not list(client.scan_iter(match=f"{p.prefix}:*"))
     client.close()
+    # `ioc backfill` rebuilds it with the same credentials (aiokafka and the ACL user)
+    out.add("backfill", p.run("backfill", "--no-progress"))
+    assert samples(scrape(p.start_exporter("event"))) == p.expected(log)
+    p.stop()
     out.files(p.workdir, sasl_kafka.workdir)
     out.assert_absent(*SECRETS)
 

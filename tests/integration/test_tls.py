@@ -31,6 +31,7 @@ from ioc_monitor.config import StackSettings
 from services.harness import TlsFiles
 from services.stack.control import ServiceStatus
 from services.stack.proc import tail
+from tests.integration.pipeline import samples
 from tests.integration.private_stack import (
     KafkaTls,
     PrivateKafka,
@@ -275,6 +276,11 @@ def test_pipeline_over_tls(
     log, n = _simulate(p, seed=81, dossiers=300)
     # every series equals `ioc kpi`; the dead letters went out through the TLS producer
     outputs = _outputs("replay", pipeline_equals_kpi(p, log, n, tls_kafka.settings()))
+    p.stop()
+    # after `ioc recover`, `ioc backfill` (bare aiokafka over TLS) rebuilds the same series
+    outputs += _outputs("recover", p.run("recover", "--yes"))
+    outputs += _outputs("backfill", p.run("backfill", "--no-progress"))
+    assert samples(scrape(p.start_exporter("event"))) == p.expected(log)
     p.stop()
     _assert_no_secrets(pki, outputs + _logs(p.workdir, tls_kafka.workdir))
 

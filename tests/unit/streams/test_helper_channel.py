@@ -49,6 +49,34 @@ def test_calls_both_ways_with_a_call_back_inside_a_handler() -> None:
     assert seen == [(None, b"a"), (b"k", b"\x00\xff" * 300_000)]
 
 
+def test_requests_are_handled_concurrently_and_answered_as_they_finish() -> None:
+    """The first request waits for the second: served one at a time, it never would."""
+
+    async def scenario() -> list[Any]:
+        second_ran = asyncio.Event()
+        finished: list[str] = []
+
+        async def first() -> str:
+            await asyncio.wait_for(second_ran.wait(), 5)
+            finished.append("first")
+            return "first"
+
+        async def second() -> str:
+            second_ran.set()
+            finished.append("second")
+            return "second"
+
+        left, right, _ = await _pair({}, {"first": first, "second": second})
+        got = await asyncio.gather(left.call("first"), left.call("second"))
+        left.close()
+        right.close()
+        return [got, finished]
+
+    got, finished = asyncio.run(scenario())
+    assert got == ["first", "second"]  # each caller gets its own answer
+    assert finished == ["second", "first"]
+
+
 def test_a_failed_handler_and_an_unknown_op_are_remote_errors() -> None:
     async def scenario() -> list[str]:
         async def bad(x: int) -> None:

@@ -391,8 +391,8 @@ def _processor(redis: FakeRedis) -> BatchProcessor:
     fake: Any = redis
     processor = BatchProcessor(fake, "p", set(), no_dead_letter, lambda _p: None)
 
-    async def apply(partition: int, recs: list[Any]) -> None:
-        return None  # the state update itself is not what is tested here
+    async def apply(partition: int, recs: list[Any]) -> tuple[int, int]:
+        return len(recs), 0  # the state update itself is not what is tested here
 
     processor._apply = apply  # type: ignore[method-assign]
     return processor
