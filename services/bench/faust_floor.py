@@ -26,10 +26,11 @@ def main() -> int:
     done = Path(os.environ["IOC_BENCH_FLOOR_DONE"])
     seen = [0]
 
-    async def count_only(self: BatchProcessor, records: Sequence[Record]) -> None:
+    async def count_only(self: BatchProcessor, records: Sequence[Record]) -> tuple[int, int]:
         seen[0] += len(records)
         if seen[0] >= target and not done.exists():
             done.write_text(str(seen[0]), encoding="utf-8")
+        return len(records), 0
 
     BatchProcessor.process = count_only  # type: ignore[method-assign]
     os.environ["IOC_WORKER_HELPER"] = "0"  # the counter replaces the processor in this process
