@@ -38,7 +38,6 @@ from ioc_monitor.events import Rejection
 from ioc_monitor.redis.keys import PartitionKeys
 from ioc_monitor.redis.scripts import APPLY_LUA
 from ioc_monitor.rules import DossierState
-from ioc_monitor.timeutil import minute_index
 from ioc_monitor.windows import GRANULARITIES, cutoffs, minute_slots, prune_plan, shard_cutoffs
 
 __all__ = ["Prepared", "Prune", "commit", "prepare"]
@@ -214,10 +213,13 @@ async def _read_prune(
 
 
 @lru_cache(maxsize=65536)
-def _minute_args(minute: int) -> tuple[tuple[tuple[str, int, int], ...], tuple[str, ...]]:
-    """A minute's bucket slots and, as text, the bucket index of each (the fields' prefixes)."""
+def _minute_args(
+    minute: int,
+) -> tuple[tuple[tuple[str, int, int], ...], tuple[str, str, str, str]]:
+    """A minute's bucket slots and the prefix ``"<idx>|"`` of each one's fields."""
     slots = minute_slots(minute)
-    return slots, tuple(str(idx) for _, _, idx in slots)
+    m, h, d, mo = (f"{idx}|" for _, _, idx in slots)
+    return slots, (m, h, d, mo)
 
 
 def _ops(
@@ -271,35 +273,43 @@ def _ops(
     totals: dict[tuple[str, str], int] = {}
     minutes: dict[tuple[str, int], dict[str, int]] = {}
     for item in delta.items:
-        pair = (item.unit, item.series)
+        unit, series = item.unit, item.series
+        pair = (unit, series)
         totals[pair] = totals.get(pair, 0) + 1
-        at = (item.unit, minute_index(item.t))
+        at = (unit, int(item.t // 60))  # minute_index
         counted = minutes.get(at)
         if counted is None:
-            counted = minutes[at] = {}
-        counted[item.series] = counted.get(item.series, 0) + 1
+            minutes[at] = {series: 1}
+        else:
+            counted[series] = counted.get(series, 0) + 1
     per_unit: dict[str, list[str]] = {}
     for (unit, series), n in totals.items():
         per_unit.setdefault(unit, []).extend((series, str(n)))
     for unit, pairs in per_unit.items():
         add_many("HINCRBY", k.totals(unit), pairs)
     shards: dict[tuple[str, str], set[int]] = {}
-    hour_keys: dict[tuple[str, int], list[dict[str, int]]] = {}
+    hour_keys: dict[tuple[str, int], tuple[dict[str, int], ...]] = {}
     buckets: dict[int, dict[str, int]] = {}  # key index -> field -> count
     for (unit, minute), counted in minutes.items():
-        slots, indexes = _minute_args(minute)
+        slots, (mi, hi, di, moi) = _minute_args(minute)
         hour = slots[0][1]  # the minute shard: it fixes the other three shards too
         fields = hour_keys.get((unit, hour))
         if fields is None:
-            fields = hour_keys[(unit, hour)] = [
+            fields = hour_keys[(unit, hour)] = tuple(
                 buckets.setdefault(ref(k.buckets(unit, g, shard)), {}) for g, shard, _ in slots
-            ]
+            )
             for g, shard, _ in slots:
                 shards.setdefault((unit, g), set()).add(shard)
-        for acc, idx in zip(fields, indexes, strict=True):
-            for series, n in counted.items():
-                name = f"{idx}|{series}"
-                acc[name] = acc.get(name, 0) + n
+        m_acc, h_acc, d_acc, mo_acc = fields
+        for series, n in counted.items():
+            name = mi + series
+            m_acc[name] = m_acc.get(name, 0) + n
+            name = hi + series
+            h_acc[name] = h_acc.get(name, 0) + n
+            name = di + series
+            d_acc[name] = d_acc.get(name, 0) + n
+            name = moi + series
+            mo_acc[name] = mo_acc.get(name, 0) + n
     for i, acc in buckets.items():
         pairs = [x for name, n in acc.items() for x in (name, str(n))]
         for start in range(0, len(pairs), _CHUNK):

@@ -21,6 +21,7 @@ __all__ = [
     "add_command",
     "add_group",
     "add_units_argument",
+    "count_or_auto",
     "load_units",
     "non_negative_float",
     "out_dir_argument",
@@ -87,6 +88,16 @@ def share(text: str) -> float:
     return value
 
 
+def _int_at_least(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """Parse an integer >= 1 (argparse type).
 
@@ -99,13 +110,23 @@ def positive_int(text: str) -> int:
     Raises:
         argparse.ArgumentTypeError: It is not an integer >= 1.
     """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
+    return _int_at_least(text, 1)
+
+
+def count_or_auto(auto: Callable[[], int]) -> Callable[[str], int]:
+    """An argparse type: an integer >= 0, or ``auto`` for what ``auto()`` returns.
+
+    Args:
+        auto: The value of ``auto``, computed when the argument is parsed.
+
+    Returns:
+        The type (raises ``argparse.ArgumentTypeError`` for anything else).
+    """
+
+    def parse(text: str) -> int:
+        return auto() if text == "auto" else _int_at_least(text, 0)
+
+    return parse
 
 
 def add_units_argument(parser: argparse.ArgumentParser) -> None:

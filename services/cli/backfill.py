@@ -14,30 +14,21 @@ import os
 import sys
 import time
 
-from services.cli.args import add_units_argument, load_units, positive_int
+from services.cli.args import add_units_argument, count_or_auto, load_units, positive_int
 
-__all__ = ["configure", "helpers_argument", "run"]
+__all__ = ["auto_helpers", "configure", "run"]
 
 #: Seconds between progress lines.
 _PROGRESS_S = 5.0
 
 
-def helpers_argument(text: str) -> int:
-    """``--helpers``: a number of helper processes (0 or more) or ``auto``.
+def auto_helpers() -> int:
+    """``--helpers auto``: one helper per CPU with 2 or more CPUs, none on 1 CPU.
 
-    ``auto`` is one helper per CPU with 2 or more CPUs (the command itself only
-    fetches and hands over, about a tenth of the work), none on 1 CPU.
+    The command itself only fetches and hands over, about a tenth of the work.
     """
-    if text == "auto":
-        cpus = os.cpu_count() or 1
-        return cpus if cpus >= 2 else 0
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
+    cpus = os.cpu_count() or 1
+    return cpus if cpus >= 2 else 0
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -46,7 +37,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_units_argument(p)
     p.add_argument(
         "--helpers",
-        type=helpers_argument,
+        type=count_or_auto(auto_helpers),
         default="auto",
         metavar="N",
         help="helper processes the partitions are split over; 0: all in this process "

@@ -107,7 +107,7 @@ def test_every_section_uses_its_templates_and_fills_them(
         "## 6. Backfill",
         "## 8. Offline: `ioc kpi`",
     ]
-    assert "until the Redis counters reach 5,380,287; then" in text
+    assert "until the Redis counters\nreach 5,380,287; and by two" in text
     assert "**Findings.** 1 worker process(es) exited" in text
     assert "**Failed scale-out runs: 1** (left out of the figures above): bench:" in text
     assert "```\nioc_a 1.0\n```" in text
