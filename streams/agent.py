@@ -22,17 +22,15 @@ from ioc_monitor.config import KafkaSettings
 from ioc_monitor.events import Rejection
 from streams.dead_letters import DeadLetters, TopicSender
 from streams.helper import HelperProcessor
-from streams.processor import BatchProcessor, Record
+from streams.processor import BATCH_MAX, BatchProcessor, Record
 
 __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "KpiAgent"]
 
 log = logging.getLogger(__name__)
 
-#: Largest batch taken from the stream, in messages. Faust holds the stream while the
-#: agent works on a batch, so a batch is what it hands over in at most
-#: :data:`BATCH_WITHIN_S` (about 8,000 messages at its 16,000/s here): the larger the batch,
-#: the fewer Redis round trips and key updates per message.
-BATCH_MAX = 10_000
+# BATCH_MAX (streams.processor): the largest batch taken from the stream. Faust holds
+# the stream while the agent works on a batch, so a batch is what it hands over in at
+# most BATCH_WITHIN_S (about 8,000 messages at its 16,000/s here).
 #: Longest wait to fill a batch, in seconds: bounds what a quiet stream adds to the
 #: freshness (event → exported, goal p99 ≤ 1 s).
 BATCH_WITHIN_S = 0.5

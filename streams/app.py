@@ -20,6 +20,7 @@ from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.redis.client import connect_async
 from ioc_monitor.registry import UnitRegistry
 from streams.agent import BATCH_MAX, BATCH_WITHIN_S, KpiAgent
+from streams.dead_letters import PRODUCER_MAX_REQUEST_BYTES
 from streams.fast_consumer import IocApp
 from streams.helper import HelperProcessor
 from streams.kafka_tls import ssl_context
@@ -33,10 +34,6 @@ METADATA_MAX_AGE_MS = 30_000
 #: Messages buffered per partition ahead of the agent: several batches, so that
 #: fetching (paused above 80 %, resumed below 40 %) never starves a batch.
 STREAM_BUFFER = 5 * BATCH_MAX
-#: Largest request of the worker's producer (dead letters): above any broker's
-#: ``message.max.bytes`` in use (1 MiB by default, 2 MiB on the local stack), so the
-#: broker, not the client, decides what is too large.
-PRODUCER_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 def _broker_options(kafka: KafkaSettings) -> dict[str, Any]:

@@ -14,10 +14,11 @@ batches to the same :class:`~streams.processor.BatchProcessor` as the worker:
   hands over)
   or, with ``shards=0``, one processor in this process. Partitions share no keys, so
   shards never meet in Redis.
-- **One batch in flight per partition.** This process fetches and hands the next
-  batches over while the helpers apply the last ones; a helper works on several
+- **One lane per partition** (:class:`_Lanes`). This process fetches and hands the
+  next batches over while the helpers apply the last ones; a helper works on several
   partitions at once, so that it folds one while Redis commits another. A partition's
-  next batch waits for its last (its state and offset follow from it).
+  next batch waits for its last (its state and offset follow from it), and its
+  fetching pauses while two of its batches are waiting or being applied.
 - **Exactly once, as the worker.** The offsets live in Redis, committed with the state
   by the same Lua script, which skips what is already applied: a backfill that is
   stopped and started again resumes where Redis is, and a worker running meanwhile on
@@ -44,23 +45,24 @@ from typing import Any, Final
 from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.errors import IocError
 from ioc_monitor.redis.client import connect_async
-from streams.dead_letters import DeadLetters, Headers, quiet_handled_sends
+from streams.dead_letters import (
+    PRODUCER_MAX_REQUEST_BYTES,
+    DeadLetters,
+    Headers,
+    quiet_handled_sends,
+)
 from streams.helper import HelperProcessor
 from streams.kafka_tls import aiokafka_options
-from streams.processor import BatchProcessor, Record
+from streams.processor import BATCH_MAX, BatchProcessor, Record
 
 __all__ = ["BATCH_MAX", "BackfillError", "BackfillResult", "backfill", "run_backfill"]
 
 log = logging.getLogger(__name__)
 
-#: Largest batch handed to a shard, in messages (as the worker's ``BATCH_MAX``).
-BATCH_MAX: Final = 10_000
 #: Longest wait of one fetch, in milliseconds.
 _POLL_MS: Final = 500
 #: Bytes fetched per partition per request (4 MiB: about 10,000 events).
 _PARTITION_FETCH_BYTES: Final = 4 * 1024 * 1024
-#: Largest request of the dead-letter producer (as the worker's, see :mod:`streams.app`).
-_PRODUCER_MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
 
 
 class BackfillError(IocError):
@@ -190,7 +192,7 @@ async def backfill(
         max_partition_fetch_bytes=_PARTITION_FETCH_BYTES,
         fetch_max_bytes=8 * _PARTITION_FETCH_BYTES,
     )
-    producer = AIOKafkaProducer(**options, acks="all", max_request_size=_PRODUCER_MAX_REQUEST_BYTES)
+    producer = AIOKafkaProducer(**options, acks="all", max_request_size=PRODUCER_MAX_REQUEST_BYTES)
     await consumer.start()
     await producer.start()
     processors: list[BatchProcessor | HelperProcessor] = []

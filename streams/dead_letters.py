@@ -16,13 +16,25 @@ from typing import Any, Final, Protocol
 
 from ioc_monitor.events import Rejection
 
-__all__ = ["DLQ_TRUNCATED_BYTES", "DeadLetters", "Headers", "TopicSender", "quiet_handled_sends"]
+__all__ = [
+    "DLQ_TRUNCATED_BYTES",
+    "PRODUCER_MAX_REQUEST_BYTES",
+    "DeadLetters",
+    "Headers",
+    "TopicSender",
+    "quiet_handled_sends",
+]
 
 log = logging.getLogger(__name__)
 
 #: A dead letter the dead-letter topic refuses as too large is sent again with only
 #: this many bytes of its body (and 1 KiB of its key), header ``ioc-truncated``.
 DLQ_TRUNCATED_BYTES: Final = 64 * 1024
+#: Largest request of a dead-letter producer (the worker's Faust producer, ``ioc
+#: backfill``'s aiokafka one): above any broker's ``message.max.bytes`` in use (1 MiB
+#: by default, 2 MiB on the local stack), so the broker, not the client, decides what
+#: is too large.
+PRODUCER_MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
 #: Bytes of the key kept in a truncated dead letter.
 _DLQ_TRUNCATED_KEY_BYTES: Final = 1024
 

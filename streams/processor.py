@@ -29,7 +29,7 @@ from ioc_monitor.events import Rejection
 from ioc_monitor.redis.keys import PartitionKeys, global_key
 from ioc_monitor.redis.writer import commit, prepare
 
-__all__ = ["BatchProcessor", "DeadLetterSink", "Record"]
+__all__ = ["BATCH_MAX", "BatchProcessor", "DeadLetterSink", "Record"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ def _redis_fault(exc: BaseException) -> bool:
     return last is not None and f"{os.sep}redis{os.sep}" in last
 
 
+#: Largest batch handed to the processor, in messages, by the worker's agent and by
+#: ``ioc backfill``: the larger the batch, the fewer Redis round trips and key updates
+#: per message.
+BATCH_MAX = 10_000
 #: Fields of a partition's stats hash that note a stall (see ``record_stall``).
 _STALL_FIELDS = ("stalled", "stalled_reason")
 #: Longest ``stalled_reason`` kept, in characters.

@@ -124,7 +124,7 @@ def run_worker(
         redis: Where the state lives.
         units: The unit registry.
         batch: Largest batch, in messages. Default ``None``: 10,000
-            (:data:`streams.agent.BATCH_MAX`).
+            (:data:`streams.processor.BATCH_MAX`).
         loglevel: Faust's log level. Default ``warning``.
         process: The process settings (the helper process, :mod:`streams.helper`).
             Default ``None``: ``WorkerSettings()`` (``auto``).

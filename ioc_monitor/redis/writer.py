@@ -38,6 +38,7 @@ from ioc_monitor.events import Rejection
 from ioc_monitor.redis.keys import PartitionKeys
 from ioc_monitor.redis.scripts import APPLY_LUA
 from ioc_monitor.rules import DossierState
+from ioc_monitor.timeutil import minute_index
 from ioc_monitor.windows import GRANULARITIES, cutoffs, minute_slots, prune_plan, shard_cutoffs
 
 __all__ = ["Prepared", "Prune", "commit", "prepare"]
@@ -276,7 +277,7 @@ def _ops(
         unit, series = item.unit, item.series
         pair = (unit, series)
         totals[pair] = totals.get(pair, 0) + 1
-        at = (unit, int(item.t // 60))  # minute_index
+        at = (unit, minute_index(item.t))
         counted = minutes.get(at)
         if counted is None:
             minutes[at] = {series: 1}
