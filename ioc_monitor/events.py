@@ -9,6 +9,7 @@ fields and constraints, never field values.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Container
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
@@ -141,15 +142,35 @@ def _get(obj: dict[str, Any], field: str) -> Any:
     return obj.get(field)
 
 
+def _beyond_int64(value: Any) -> bool:
+    """Whether orjson gave a float for what may be an integer literal beyond 64 bits."""
+    return isinstance(value, float) and abs(value) >= _INT64 and value.is_integer()
+
+
 def _as_int(value: Any) -> Any:
     """Undo the JSON decoder's float for integer literals beyond 64 bits.
 
     orjson decodes an integer literal that does not fit in 64 bits as a float; such
-    a value is still a JSON integer, so it is turned back into an ``int``.
+    a value is still a JSON integer, so it is turned back into an ``int``. (The one
+    field whose value is kept, ``visits``, is read exactly instead: :func:`_exact`.)
     """
-    if isinstance(value, float) and abs(value) >= _INT64 and value.is_integer():
+    if _beyond_int64(value):
         return int(value)
     return value
+
+
+def _exact(raw: bytes, obj: dict[str, Any]) -> dict[str, Any]:
+    """The document as the standard library decodes it: its integers are exact.
+
+    Used when orjson (which already accepted the document) made ``visits`` a float, so
+    that e.g. ``18446744073709551617`` stays that integer (and equals the fast path's
+    value); orjson's object when the standard library refuses the document.
+    """
+    try:
+        again = json.loads(raw)
+    except (ValueError, RecursionError):
+        return obj
+    return again if isinstance(again, dict) else obj
 
 
 def _text(obj: dict[str, Any], field: str, required: bool, kind: str) -> str | None:
@@ -448,6 +469,8 @@ def _parse_checked(raw: bytes, units: Container[str]) -> Event | Rejection:
         return Rejection("malformed_json", "not UTF-8 JSON")
     if not isinstance(obj, dict):
         return Rejection("malformed_json", "not a JSON object")
+    if _beyond_int64(obj.get("visits")):
+        obj = _exact(raw, obj)
     try:
         return _validate(obj, units)
     except _Invalid as exc:

@@ -177,3 +177,12 @@ def test_the_fast_path_takes_the_common_valid_events() -> None:
     fast = events._fast(json.dumps(doc).encode(), UNITS)
     assert fast is not None and fast == _slow(json.dumps(doc).encode())
     assert fast.rating == "satisfied" and fast.supplements == 1 and fast.channel == "online_full"
+
+
+@pytest.mark.parametrize("literal", ["18446744073709551617", "9223372036854775809"])
+def test_visits_beyond_64_bits_are_kept_exactly_by_both_paths(literal: str) -> None:
+    """orjson gives a float for such a literal: the validator reads the exact integer."""
+    raw = json.dumps(_valid(1))[:-1].encode() + b', "visits": ' + literal.encode() + b"}"
+    slow = _slow(raw)
+    assert isinstance(slow, Event) and slow.visits == int(literal)
+    assert events.parse_event(raw, UNITS) == slow
