@@ -172,30 +172,35 @@ class DossierState:
 
     @classmethod
     def decode(cls, text: str) -> DossierState:
-        """Inverse of :meth:`encode`."""
+        """Inverse of :meth:`encode` (the fields passed in their declared order)."""
         parts = text.split("|")
         flags = int(parts[1])
-        state = cls(
-            unit=parts[0],
-            received=bool(flags & _RECEIVED),
-            completed=bool(flags & _COMPLETED),
-            refused=bool(flags & _REFUSED),
-            apology=bool(flags & _APOLOGY),
-            fee=bool(flags & _FEE),
-            paid=bool(flags & _PAID),
-            rated=bool(flags & _RATED),
-        )
-        state.due_at = float(parts[2]) if parts[2] else None
-        state.due_occurred_at = float(parts[3]) if parts[3] else None
-        state.supplement_events = int(parts[4]) if parts[4] else 0
-        state.completed_at = float(parts[5]) if parts[5] else None
-        state.events = binascii.a2b_base64(parts[6])
+        due, occ, supplements, done = parts[2], parts[3], parts[4], parts[5]
         if len(parts) > 7:
-            state.visits = int(parts[7])
-            state.received_at = float(parts[8]) if parts[8] else None
-            state.procedure = _unesc(parts[9])
-            state.agency = _unesc(parts[10])
-        return state
+            visits = int(parts[7])
+            received_at = float(parts[8]) if parts[8] else None
+            procedure, agency = _unesc(parts[9]), _unesc(parts[10])
+        else:
+            visits, received_at, procedure, agency = 0, None, None, None
+        return cls(
+            parts[0],
+            bool(flags & _RECEIVED),
+            bool(flags & _COMPLETED),
+            bool(flags & _REFUSED),
+            bool(flags & _APOLOGY),
+            float(due) if due else None,
+            float(occ) if occ else None,
+            int(supplements) if supplements else 0,
+            float(done) if done else None,
+            binascii.a2b_base64(parts[6]),
+            bool(flags & _FEE),
+            bool(flags & _PAID),
+            bool(flags & _RATED),
+            visits,
+            received_at,
+            procedure,
+            agency,
+        )
 
 
 def _num(x: float | None) -> str:
@@ -207,7 +212,9 @@ def _esc(text: str | None) -> str:
 
 
 def _unesc(text: str) -> str | None:
-    return text.replace("%7C", "|").replace("%25", "%") if text else None
+    if not text:
+        return None
+    return text.replace("%7C", "|").replace("%25", "%") if "%" in text else text
 
 
 class Item(msgspec.Struct, frozen=True, gc=False):

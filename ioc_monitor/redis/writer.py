@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-import orjson
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
@@ -45,6 +45,8 @@ __all__ = ["Prepared", "Prune", "commit", "prepare"]
 
 _APPLY_SHA: Final = hashlib.sha1(APPLY_LUA.encode()).hexdigest()
 _CHUNK: Final = 200  # arguments per Redis command inside the script (Lua unpack limit)
+#: The ops travel as one MessagePack array (``cmsgpack.unpack`` in the script).
+_OPS_OUT: Final = msgspec.msgpack.Encoder()
 
 #: An op of the apply script: command, then key indexes into ``KEYS`` and arguments.
 _Op = list[str | int]
@@ -401,7 +403,7 @@ async def commit(
     """
     expected = "" if prep.expected_offset is None else str(prep.expected_offset)
     keys, ops = _ops(prep, extra_stats)
-    argv = (expected, str(prep.last_offset), orjson.dumps(ops))
+    argv = (expected, str(prep.last_offset), _OPS_OUT.encode(ops))
     try:  # the script is cached by the server: send its SHA1, its text only when unknown
         result = await client.evalsha(_APPLY_SHA, len(keys), *keys, *argv)
     except NoScriptError:

@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ioc_testkit import OMIT, event, run, snap_at, ts, window_count, zero_totals
 
 from ioc_monitor import offline
@@ -670,3 +672,65 @@ def test_event_ids_match_only_whole_digests() -> None:
     state.events = first + second + straddling
     assert state.has_event(straddling)
     assert DossierState.decode(state.encode()).events == state.events
+
+
+_TIMES = st.one_of(st.none(), st.floats(min_value=0, max_value=4.1e9, allow_nan=False))
+_TEXTS = st.one_of(st.none(), st.text(alphabet="ab.|%7C25", min_size=1, max_size=12))
+
+
+@given(
+    unit=st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True),
+    flags=st.lists(st.booleans(), min_size=8, max_size=8),
+    times=st.tuples(_TIMES, _TIMES, _TIMES, _TIMES),
+    supplements=st.integers(min_value=0, max_value=50),
+    visits=st.integers(min_value=0, max_value=50),
+    events=st.binary(max_size=64).map(lambda b: b[: len(b) - len(b) % 8]),
+    texts=st.tuples(_TEXTS, _TEXTS),
+)
+def test_a_dossier_state_survives_the_store(
+    unit: str,
+    flags: list[bool],
+    times: tuple[float | None, ...],
+    supplements: int,
+    visits: int,
+    events: bytes,
+    texts: tuple[str | None, str | None],
+) -> None:
+    """decode(encode(s)) is s; a completed dossier keeps its unit, flags, end and ids
+    (an open one has no end)."""
+    from ioc_monitor.rules import DossierState
+
+    received, completed, refused, apology, fee, paid, rated, _ = flags
+    due_at, due_occurred_at, completed_at, received_at = times
+    state = DossierState(
+        unit=unit,
+        received=received,
+        completed=completed,
+        refused=refused,
+        apology=apology,
+        due_at=due_at,
+        due_occurred_at=due_occurred_at,
+        supplement_events=supplements,
+        events=events,
+        fee=fee,
+        paid=paid,
+        rated=rated,
+        visits=visits,
+        received_at=received_at,
+        procedure=texts[0],
+        agency=texts[1],
+    )
+    if completed:
+        state = DossierState(
+            unit=unit,
+            received=received,
+            completed=True,
+            refused=refused,
+            apology=apology,
+            completed_at=completed_at,
+            events=events,
+            fee=fee,
+            paid=paid,
+            rated=rated,
+        )
+    assert DossierState.decode(state.encode()) == state

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import msgspec
 
 from ioc_monitor.engine import Delta
 from ioc_monitor.redis.keys import PartitionKeys
-from ioc_monitor.redis.writer import Prepared, Prune, _ops
+from ioc_monitor.redis.writer import _OPS_OUT, Prepared, Prune, _ops
 from ioc_monitor.rules import Item
 
 T = "p:{3}"
@@ -31,7 +31,7 @@ def _decoded(prep: Prepared, extra: dict[str, str] | None = None) -> list[tuple[
     """The ops with every key index replaced by its key (checked to be in range)."""
     keys, ops = _ops(prep, extra)
     assert keys[0] == f"{T}:off" and len(set(keys)) == len(keys)
-    ops = orjson.loads(orjson.dumps(ops))  # what the script decodes
+    ops = msgspec.msgpack.decode(_OPS_OUT.encode(ops))  # what the script decodes
     out: list[tuple[Any, ...]] = []
     for op in ops:
         n_keys = {"DEL": len(op) - 1, "PURGE": 2, "CHG": 2}.get(op[0], 1)
