@@ -1,8 +1,9 @@
 """Section 6 of ``make bench``: backfill of a simulated year from an empty Redis.
 
 ``ioc backfill`` (the command for it) from its start until it exits, then, in the same
-run, one ``ioc worker`` from its start until the Redis counters reach the number of
-messages in the topic, and two workers of one group (one per core).
+run (unless ``IOC_BENCH_BACKFILL_WORKERS=0``), one ``ioc worker`` from its start until
+the Redis counters reach the number of messages in the topic, and two workers of one
+group (one per core).
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def run_backfill(
         cmd = run_backfill_command(stack, topic, n, f"y{stamp}r{i}b", timeout=7200)
         counted(cmd, "ioc backfill", command, command_rate, command_hwm)
         used.values.append((int(client.info("memory")["used_memory"]) - before) / MIB)
+        if not cfg.backfill_workers:
+            on_run([command, command_rate, command_hwm, used], n)
+            continue
         client.flushall()
         run = run_workers(stack, topic, n, f"y{stamp}r{i}", timeout=7200)
         counted(run, "the 1-worker backfill", seconds, rate, hwm)

@@ -14,6 +14,8 @@ variable                       meaning                                          
                                                                                   (10000)
 ``IOC_BENCH_BACKFILL``         ``0`` skips the one-year backfill                  1 (0)
 ``IOC_BENCH_BACKFILL_DAYS``    simulated days of the backfill log                 365
+``IOC_BENCH_BACKFILL_WORKERS`` ``0``: the backfill by ``ioc backfill`` only (no    1
+                               ``ioc worker`` runs)
 ``IOC_BENCH_FRESHNESS_S``      seconds of steady load per freshness run           60 (10)
 ``IOC_BENCH_FRESHNESS_RATE``   events/s of the freshness load                     1000
 ``IOC_BENCH_SCRAPE_UNITS``     unit counts of the scrape benchmark                55,1000,3321
@@ -61,6 +63,7 @@ class BenchConfig:
         naive_events: Messages the naive peer handles per run.
         backfill: Run the one-year backfill.
         backfill_days: Simulated days of the backfill log.
+        backfill_workers: Also backfill with one and two ``ioc worker`` processes.
         freshness_s: Seconds of steady load per freshness run.
         freshness_rate: Events/s of that load.
         scrape_units: Unit counts of the scrape benchmark.
@@ -78,6 +81,7 @@ class BenchConfig:
     naive_events: int
     backfill: bool
     backfill_days: int
+    backfill_workers: bool
     freshness_s: int
     freshness_rate: int
     scrape_units: tuple[int, ...]
@@ -118,6 +122,7 @@ class BenchConfig:
             naive_events=_int(env, "IOC_BENCH_NAIVE_EVENTS", 10_000 if quick else 100_000),
             backfill=_flag(env, "IOC_BENCH_BACKFILL", not quick),
             backfill_days=_int(env, "IOC_BENCH_BACKFILL_DAYS", 365),
+            backfill_workers=_flag(env, "IOC_BENCH_BACKFILL_WORKERS", True),
             freshness_s=_int(env, "IOC_BENCH_FRESHNESS_S", 10 if quick else 60),
             freshness_rate=_int(env, "IOC_BENCH_FRESHNESS_RATE", 1000),
             scrape_units=tuple(

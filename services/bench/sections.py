@@ -152,7 +152,20 @@ def backfill_section(cfg: BenchConfig, figures: list[Figure] | None = None, n: i
     """Section 6, backfill of a log of ``n`` messages (without figures: skipped)."""
     if figures is None:
         return Section(_BACKFILL, fill("no-backfill"))
-    method = fill("backfill", days=cfg.backfill_days, events=f"{n:,}", partitions=cfg.partitions)
+    workers = (
+        f"; then, in the same run, by one `ioc worker`, timed from its start until the Redis"
+        f" counters reach {n:,}, and by two `ioc worker` processes of one group (one per"
+        f" core of this machine)"
+        if cfg.backfill_workers
+        else " (the `ioc worker` runs were not made: `IOC_BENCH_BACKFILL_WORKERS=0`)"
+    )
+    method = fill(
+        "backfill",
+        days=cfg.backfill_days,
+        events=f"{n:,}",
+        partitions=cfg.partitions,
+        workers=workers,
+    )
     return Section(_BACKFILL, method, figures)
 
 

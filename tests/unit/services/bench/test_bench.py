@@ -83,6 +83,8 @@ def test_render_has_summary_tables_and_sections() -> None:
 def test_config_defaults_and_quick_mode() -> None:
     full = BenchConfig.from_env({})
     assert full.runs == 3 and full.days == 70 and full.backfill and not full.quick
+    assert full.backfill_workers
+    assert not BenchConfig.from_env({"IOC_BENCH_BACKFILL_WORKERS": "0"}).backfill_workers
     assert full.out == Path("docs/benchmarks.md")
     assert full.scrape_units == (55, 1000, 3321)
     quick = BenchConfig.from_env({"IOC_BENCH_QUICK": "1"})

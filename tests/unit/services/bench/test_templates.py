@@ -107,7 +107,7 @@ def test_every_section_uses_its_templates_and_fills_them(
         "## 6. Backfill",
         "## 8. Offline: `ioc kpi`",
     ]
-    assert "until the Redis counters\nreach 5,380,287; and by two" in text
+    assert "until the Redis counters reach 5,380,287, and by two `ioc worker`" in text
     assert "**Findings.** 1 worker process(es) exited" in text
     assert "**Failed scale-out runs: 1** (left out of the figures above): bench:" in text
     assert "```\nioc_a 1.0\n```" in text
@@ -123,6 +123,13 @@ def test_skipped_sections_read_as_before(tmp_path: Path, monkeypatch: pytest.Mon
         backfill.method == "Skipped (quick mode or `IOC_BENCH_BACKFILL=0`)."
         and not backfill.figures
     )
+
+
+def test_a_backfill_without_the_worker_runs_says_so() -> None:
+    cfg = BenchConfig.from_env({"IOC_BENCH_BACKFILL_WORKERS": "0"})
+    method = sections.backfill_section(cfg, [_figure("backfill")], 5_380_287).method
+    assert "timed from its start until it exits (the `ioc worker` runs were not made" in method
+    assert "Redis counters" not in method
 
 
 def test_intro_of_a_quick_report() -> None:
