@@ -342,11 +342,16 @@ class WorkerSettings(BaseSettings):
         helper: ``IOC_WORKER_HELPER``: hand batches to a helper process on another CPU
             core (:mod:`streams.helper`): ``1`` yes, ``0`` no, ``auto`` when the machine
             has 2 or more CPUs. Default ``auto``.
+        catch_up: ``IOC_WORKER_CATCH_UP``: messages behind (all partitions together)
+            from which the worker first catches up as ``ioc backfill`` reads, before it
+            joins its consumer group (:mod:`streams.catch_up`); ``0``: never. Default
+            100,000.
     """
 
     model_config = SettingsConfigDict(env_prefix="IOC_WORKER_", frozen=True, extra="ignore")
 
     helper: Literal["auto", "1", "0"] = "auto"
+    catch_up: int = Field(default=100_000, ge=0)
 
     def use_helper(self, cpus: int | None) -> bool:
         """Whether the worker uses the helper process on a machine of ``cpus`` CPUs."""

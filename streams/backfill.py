@@ -55,7 +55,15 @@ from streams.helper import HelperProcessor
 from streams.kafka_tls import aiokafka_options
 from streams.processor import BATCH_MAX, BatchProcessor, Record
 
-__all__ = ["BATCH_MAX", "BackfillError", "BackfillResult", "backfill", "run_backfill"]
+__all__ = [
+    "BackfillError",
+    "BackfillJob",
+    "BackfillResult",
+    "backfill",
+    "default_shards",
+    "first_offset",
+    "run_backfill",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +120,25 @@ class BackfillResult:
         )
 
 
+def default_shards(cpus: int | None) -> int:
+    """Helper processes of a backfill by default: one per CPU with 2 or more, else none.
+
+    The backfill's own process only fetches and hands over, about a tenth of the work.
+    """
+    n = cpus or 1
+    return n if n >= 2 else 0
+
+
+def first_offset(stored: int | None, begin: int) -> int:
+    """The first offset of a partition not applied yet.
+
+    Args:
+        stored: The last offset Redis holds for it (``None``: none).
+        begin: The partition's first offset still in the log.
+    """
+    return max(stored + 1 if stored is not None else 0, begin)
+
+
 class _Producer:
     """The dead-letter topic as a :class:`~streams.dead_letters.TopicSender` (aiokafka)."""
 
@@ -123,50 +150,11 @@ class _Producer:
         return await self._producer.send(self._topic, value=value, key=key, headers=headers)
 
 
-def run_backfill(
-    kafka: KafkaSettings,
-    redis: RedisSettings,
-    units: Collection[str],
-    *,
-    shards: int,
-    batch_max: int = BATCH_MAX,
-    progress: Callable[[BackfillResult], None] | None = None,
-) -> BackfillResult:
-    """Run :func:`backfill` in this process: key layout checked, uvloop, the worker's GC.
+@dataclass(frozen=True)
+class BackfillJob:
+    """What a backfill reads, where it writes, and how.
 
-    Arguments and result as :func:`backfill`.
-
-    Raises:
-        StoreError: Redis holds state of another key layout.
-        BackfillError: See :func:`backfill`.
-    """
-    from streams.worker import check_layout, tune_gc, use_uvloop
-
-    check_layout(redis)
-    use_uvloop()
-    tune_gc()
-
-    async def main() -> BackfillResult:
-        asyncio.get_running_loop().set_exception_handler(quiet_handled_sends)
-        return await backfill(
-            kafka, redis, units, shards=shards, batch_max=batch_max, progress=progress
-        )
-
-    return asyncio.run(main())
-
-
-async def backfill(
-    kafka: KafkaSettings,
-    redis: RedisSettings,
-    units: Collection[str],
-    *,
-    shards: int,
-    batch_max: int = BATCH_MAX,
-    progress: Callable[[BackfillResult], None] | None = None,
-) -> BackfillResult:
-    """Apply the source topic up to its current end to Redis, then return.
-
-    Args:
+    Attributes:
         kafka: Broker, source and dead-letter topics (the consumer group is not used).
         redis: Where the state lives.
         units: Ids of the unit registry.
@@ -174,6 +162,39 @@ async def backfill(
             this process.
         batch_max: Largest batch handed to a shard, in messages. Default 10,000.
         progress: Called with the result so far after each batch is handed over.
+            Default None.
+    """
+
+    kafka: KafkaSettings
+    redis: RedisSettings
+    units: Collection[str]
+    shards: int
+    batch_max: int = BATCH_MAX
+    progress: Callable[[BackfillResult], None] | None = None
+
+
+def run_backfill(job: BackfillJob) -> BackfillResult:
+    """Run :func:`backfill` in this process: key layout checked, uvloop, the worker's GC.
+
+    Raises:
+        StoreError: Redis holds state of another key layout.
+        BackfillError: See :func:`backfill`.
+    """
+    from streams.worker import check_layout, tune_gc, use_uvloop
+
+    check_layout(job.redis)
+    use_uvloop()
+    tune_gc()
+
+    async def main() -> BackfillResult:
+        asyncio.get_running_loop().set_exception_handler(quiet_handled_sends)
+        return await backfill(job)
+
+    return asyncio.run(main())
+
+
+async def backfill(job: BackfillJob) -> BackfillResult:
+    """Apply the source topic up to its current end to Redis, then return.
 
     Returns:
         What was read, applied and skipped, per partition and in total.
@@ -184,6 +205,7 @@ async def backfill(
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
     start = time.perf_counter()
+    kafka, redis, units = job.kafka, job.redis, job.units
     options = aiokafka_options(kafka)
     consumer = AIOKafkaConsumer(
         **options,
@@ -206,13 +228,13 @@ async def backfill(
             mark: int | None = consumer.highwater(TopicPartition(kafka.topic, partition))
             return mark
 
-        if shards > 0:
-            processors = [HelperProcessor(units, dead, highwater) for _ in range(shards)]
+        if job.shards > 0:
+            processors = [HelperProcessor(units, dead, highwater) for _ in range(job.shards)]
         else:
             client = connect_async(redis)
             processors = [BatchProcessor(client, redis.prefix, units, dead, highwater)]
         shard_of = {p: processors[i % len(processors)] for i, p in enumerate(parts)}
-        result = await _read_all(consumer, kafka.topic, parts, shard_of, batch_max, progress)
+        result = await _read_all(consumer, kafka.topic, parts, shard_of, job)
         result.applied = sum(p.applied for p in processors)
         result.skipped = sum(p.skipped for p in processors)
         result.seconds = time.perf_counter() - start
@@ -230,8 +252,7 @@ async def _read_all(
     topic: str,
     parts: list[int],
     shard_of: dict[int, BatchProcessor | HelperProcessor],
-    batch_max: int,
-    progress: Callable[[BackfillResult], None] | None,
+    job: BackfillJob,
 ) -> BackfillResult:
     """Read every partition from after its stored offset to its end; apply by shard."""
     from aiokafka import TopicPartition
@@ -244,7 +265,7 @@ async def _read_all(
     pending: dict[int, int] = {}  # partition -> end offset, while there is more to read
     for p, tp in tps.items():
         stored = await shard_of[p].stored_offset(p)
-        first = max(stored + 1 if stored is not None else 0, begins[tp])
+        first = first_offset(stored, begins[tp])
         end = ends[tp]
         result.partitions[p] = (min(first, end), end)
         if first < end:
@@ -256,7 +277,7 @@ async def _read_all(
     try:
         while pending:
             try:
-                fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=batch_max)
+                fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=job.batch_max)
             except Exception as exc:
                 raise BackfillError(f"cannot read {topic}: {type(exc).__name__}: {exc}") from exc
             for tp, messages in fetched.items():
@@ -275,8 +296,8 @@ async def _read_all(
                 for p in list(pending):
                     if await consumer.position(tps[p]) >= pending[p]:
                         lanes.finished(p)
-            if progress is not None:
-                progress(result)
+            if job.progress is not None:
+                job.progress(result)
             lanes.check()
         await lanes.drain()
     finally:

@@ -1,9 +1,10 @@
-"""The worker process: version check, event loop, Faust worker, exit on agent failure.
+"""The worker process: version check, catch-up, event loop, Faust worker, exit on failure.
 
 :func:`run_worker` is what ``ioc worker`` runs once its arguments and settings are
 read. The process concerns live here, next to the app they run: faust-streaming must
 be a supported version (:mod:`streams.faust_version`), the event loops run on uvloop
-when it is installed, and a failed agent ends the process with
+when it is installed, a worker far behind its topic catches up before it joins its
+group (:mod:`streams.catch_up`), and a failed agent ends the process with
 :data:`EXIT_AGENT_FAILED` so that its supervisor restarts it.
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import gc
 import logging
 import os
+import sys
 from typing import Final, NoReturn
 
 from ioc_monitor.config import KafkaSettings, RedisSettings, WorkerSettings
@@ -109,6 +111,10 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def _say(line: str) -> None:
+    print(f"ioc worker: {line}", file=sys.stderr, flush=True)
+
+
 def run_worker(
     kafka: KafkaSettings,
     redis: RedisSettings,
@@ -142,13 +148,20 @@ def run_worker(
     import faust
 
     from streams.app import BATCH_MAX, build_app
+    from streams.backfill import BackfillJob, default_shards
+    from streams.catch_up import catch_up
     from streams.dead_letters import quiet_handled_sends
 
     use_uvloop()
+    settings = process or WorkerSettings()
+    helper = settings.use_helper(os.cpu_count())
+    shards = default_shards(os.cpu_count()) if helper else 0
+    job = BackfillJob(kafka, redis, units.ids, shards=shards, batch_max=batch or BATCH_MAX)
+    if not catch_up(job, settings.catch_up, _say):
+        return 0  # stopped (SIGTERM / Ctrl-C) while catching up
     loop = asyncio.new_event_loop()  # the loop Faust then runs on (get_event_loop)
     asyncio.set_event_loop(loop)
     loop.set_exception_handler(quiet_handled_sends)
-    helper = (process or WorkerSettings()).use_helper(os.cpu_count())
     app, _ = build_app(
         kafka,
         redis,

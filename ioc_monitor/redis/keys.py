@@ -27,6 +27,7 @@ key                    type    content
 ``T:open:<unit>``      zset    dossier_id in progress, score = due time (``+inf``: none)
 ``<prefix>:parts``     set     partitions that hold state
 ``<prefix>:layout``    string  version of this layout (:mod:`ioc_monitor.redis.layout`)
+``<prefix>:catchup``   string  a worker's catch-up lease, with a TTL (:mod:`streams.catch_up`)
 =====================  ======  =====================================================
 
 The Lua scripts (:mod:`ioc_monitor.redis.scripts`) build no key name: every key
@@ -42,7 +43,7 @@ from collections.abc import Iterable, Sequence
 __all__ = ["GLOBAL_NAMES", "PartitionKeys", "global_key"]
 
 #: The keys outside any partition, as ``global_key(prefix, name)`` names them.
-GLOBAL_NAMES = ("parts", "layout")
+GLOBAL_NAMES = ("parts", "layout", "catchup")
 
 
 def global_key(prefix: str, name: str) -> str:

@@ -153,9 +153,11 @@ def backfill_section(cfg: BenchConfig, figures: list[Figure] | None = None, n: i
     if figures is None:
         return Section(_BACKFILL, fill("no-backfill"))
     workers = (
-        f"; then, in the same run, by one `ioc worker`, timed from its start until the Redis"
-        f" counters reach {n:,}, and by two `ioc worker` processes of one group (one per"
-        f" core of this machine)"
+        f"; then, in the same run, by one `ioc worker` with its default settings (far"
+        f" behind, it first catches up the way `ioc backfill` reads, then joins its"
+        f" consumer group), timed from its start until the Redis counters reach {n:,},"
+        f" and by two `ioc worker` processes of one group (one per core of this machine)."
+        f" The consumer group's own rate, without a catch-up, is section 1's"
         if cfg.backfill_workers
         else " (the `ioc worker` runs were not made: `IOC_BENCH_BACKFILL_WORKERS=0`)"
     )

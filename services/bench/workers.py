@@ -208,6 +208,7 @@ def run_workers(
     expected: list[str] | None = None,
     timeout: float = 3600.0,
     profile: Path | None = None,
+    catch_up: bool = False,
 ) -> WorkerRun:
     """Run ``workers`` ``ioc worker`` processes on a topic until ``n`` messages are counted.
 
@@ -223,11 +224,16 @@ def run_workers(
         profile: When given (and ``py-spy`` is installed), the first worker and its
             helper process are sampled by ``py-spy record --subprocesses --format raw``
             from 5 s after its start for up to 60 s, into this file.
+        catch_up: Let a worker far behind catch up first (``IOC_WORKER_CATCH_UP``, its
+            default). Default False: ``IOC_WORKER_CATCH_UP=0``, the consumer group's
+            path from the first message.
 
     Returns:
         The run's figures.
     """
     env = stack.env(topic, prefix)
+    if not catch_up:
+        env["IOC_WORKER_CATCH_UP"] = "0"
     client = stack.client()
     start = time.perf_counter()
 

@@ -23,12 +23,10 @@ _PROGRESS_S = 5.0
 
 
 def auto_helpers() -> int:
-    """``--helpers auto``: one helper per CPU with 2 or more CPUs, none on 1 CPU.
+    """``--helpers auto``: :func:`streams.backfill.default_shards` of this machine."""
+    from streams.backfill import default_shards
 
-    The command itself only fetches and hands over, about a tenth of the work.
-    """
-    cpus = os.cpu_count() or 1
-    return cpus if cpus >= 2 else 0
+    return default_shards(os.cpu_count())
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -55,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
             exist, or a batch cannot be decoded (``ioc`` prints it as one line, exit 1).
     """
     from ioc_monitor.config import KafkaSettings, RedisSettings, load
-    from streams.backfill import BATCH_MAX, BackfillResult, run_backfill
+    from streams.backfill import BackfillJob, BackfillResult, run_backfill
+    from streams.processor import BATCH_MAX
 
     kafka, redis = load(KafkaSettings), load(RedisSettings)
     units = load_units(args.units)
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             last[0] = now
             print(f"ioc backfill: {done.progress_line()}", file=sys.stderr, flush=True)
 
-    result = run_backfill(
+    job = BackfillJob(
         kafka,
         redis,
         units.ids,
@@ -75,5 +74,6 @@ def run(args: argparse.Namespace) -> int:
         batch_max=args.batch or BATCH_MAX,
         progress=None if args.no_progress else progress,
     )
+    result = run_backfill(job)
     print(f"ioc backfill: {kafka.topic}: {result.line()}", file=sys.stderr)
     return 0

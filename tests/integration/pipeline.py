@@ -19,7 +19,7 @@ from ioc_monitor.redis.reader import read_snapshot
 from services.harness import IOC, free_port, spawn, stop_all
 from tests.integration.shared_redis import delete_prefix
 
-__all__ = ["LIVE_ONLY", "Pipeline", "dead_letters", "samples"]
+__all__ = ["LIVE_ONLY", "Pipeline", "dead_letters", "rejections", "samples", "split_log"]
 
 #: Series that only the live pipeline has (wall time, lag, the exporter's own health).
 LIVE_ONLY = (
@@ -35,6 +35,24 @@ def samples(exposition: str) -> list[str]:
         line
         for line in exposition.splitlines()
         if line and not line.startswith("#") and not line.startswith(LIVE_ONLY)
+    )
+
+
+def split_log(log: Path, at: int) -> tuple[Path, Path]:
+    """The first ``at`` lines of a log and the rest, as two files beside it."""
+    lines = log.read_bytes().splitlines(keepends=True)
+    head, tail = log.with_suffix(".head.jsonl"), log.with_suffix(".tail.jsonl")
+    head.write_bytes(b"".join(lines[:at]))
+    tail.write_bytes(b"".join(lines[at:]))
+    return head, tail
+
+
+def rejections(expected: list[str]) -> int:
+    """Messages ``ioc kpi`` rejected, from its ``ioc_events_rejected_total`` samples."""
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in expected
+        if line.startswith("ioc_events_rejected_total{")
     )
 
 

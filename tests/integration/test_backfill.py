@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from services.harness import IOC
-from tests.integration.pipeline import Pipeline, dead_letters, samples
+from tests.integration.pipeline import (
+    Pipeline,
+    dead_letters,
+    rejections,
+    samples,
+    split_log,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,24 +42,6 @@ def _backfill(pipeline: Pipeline, *args: str) -> tuple[int, int, int, int]:
     return read, parts, applied, skipped
 
 
-def _rejections(expected: list[str]) -> int:
-    """Messages ``ioc kpi`` rejected, from its ``ioc_events_rejected_total`` samples."""
-    return sum(
-        int(float(line.rsplit(" ", 1)[1]))
-        for line in expected
-        if line.startswith("ioc_events_rejected_total{")
-    )
-
-
-def _split(log: Path, at: int) -> tuple[Path, Path]:
-    """The first ``at`` lines of a log and the rest, as two files."""
-    lines = log.read_bytes().splitlines(keepends=True)
-    head, tail = log.with_suffix(".head.jsonl"), log.with_suffix(".tail.jsonl")
-    head.write_bytes(b"".join(lines[:at]))
-    tail.write_bytes(b"".join(lines[at:]))
-    return head, tail
-
-
 @pytest.mark.parametrize("helpers", ["0", "1", "2"])
 def test_backfill_equals_offline_with_its_dead_letters(
     pipeline: Pipeline, tmp_path: Path, helpers: str
@@ -67,7 +55,7 @@ def test_backfill_equals_offline_with_its_dead_letters(
     reasons = [
         reason for _, reason in dead_letters(pipeline.kafka_bootstrap, f"{pipeline.topic}.dlq")
     ]
-    assert len(reasons) == _rejections(expected) > 0
+    assert len(reasons) == rejections(expected) > 0
     # Run again: nothing new to read, nothing changes.
     assert _backfill(pipeline, "--helpers", helpers) == (0, 3, 0, 0)
     assert samples(pipeline.scrape_event_clock()) == expected
@@ -78,7 +66,7 @@ def test_a_second_backfill_reads_only_what_came_after_the_first(
 ) -> None:
     log = tmp_path / "events.jsonl"
     n = pipeline.simulate(log, dossiers=300, seed=32)
-    head, tail = _split(log, n // 2)
+    head, tail = split_log(log, n // 2)
     pipeline.run("replay", str(head), "--max", "--partitions", "2")
     assert _backfill(pipeline)[:3] == (n // 2, 2, n // 2)
     pipeline.run("replay", str(tail), "--max")
@@ -91,7 +79,7 @@ def test_the_worker_carries_on_where_the_backfill_stopped(
 ) -> None:
     log = tmp_path / "events.jsonl"
     n = pipeline.simulate(log, dossiers=300, seed=33)
-    head, tail = _split(log, 2 * n // 3)
+    head, tail = split_log(log, 2 * n // 3)
     pipeline.run("replay", str(head), "--max", "--partitions", "2")
     _backfill(pipeline)
     pipeline.start("worker", log="worker.log")
