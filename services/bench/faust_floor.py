@@ -4,8 +4,9 @@ Run as ``python -m services.bench.faust_floor`` with the worker's ``IOC_*`` sett
 ``IOC_BENCH_FLOOR_N`` (messages to wait for) and ``IOC_BENCH_FLOOR_DONE`` (a file written
 once that many messages reached the agent). Everything else is ``ioc worker``: the same
 Faust app, settings, agent and batch size; only :meth:`BatchProcessor.process` does
-nothing but count, in the worker's own process (no helper process). Its rate is the
-most any processing behind this Faust agent can reach on the machine.
+nothing but count, in the worker's own process (no helper process), and the worker does
+not catch up first (``IOC_WORKER_CATCH_UP=0``: every message goes through Faust). Its
+rate is the most any processing behind this Faust agent can reach on the machine.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main() -> int:
 
     BatchProcessor.process = count_only  # type: ignore[method-assign]
     os.environ["IOC_WORKER_HELPER"] = "0"  # the counter replaces the processor in this process
+    os.environ["IOC_WORKER_CATCH_UP"] = "0"  # Faust's path from the first message
     from services.cli.worker import run
 
     return run(argparse.Namespace(units=None, batch=None, loglevel="warning"))
