@@ -157,6 +157,7 @@ def run_worker(
     helper = settings.use_helper(os.cpu_count())
     shards = default_shards(os.cpu_count()) if helper else 0
     job = BackfillJob(kafka, redis, units.ids, shards=shards, batch_max=batch or BATCH_MAX)
+    tune_gc()  # before the catch-up too: Faust's modules are a large heap to scan
     if not catch_up(job, settings.catch_up, _say):
         return 0  # stopped (SIGTERM / Ctrl-C) while catching up
     loop = asyncio.new_event_loop()  # the loop Faust then runs on (get_event_loop)
