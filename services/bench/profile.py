@@ -21,7 +21,7 @@ __all__ = ["CATEGORIES", "categorize", "parse_collapsed", "shares"]
 CATEGORIES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("ours: parse + validate (ioc_monitor.events)", ("parse_batch (",)),
     ("ours: KPI rules fold (ioc_monitor.engine/rules)", ("fold (ioc_monitor/engine.py",)),
-    ("ours: Lua commit arguments (redis.writer._ops, orjson)", ("_ops (ioc_monitor/",)),
+    ("ours: Lua commit arguments (redis.writer._ops)", ("_ops (ioc_monitor/",)),
     ("ours: dossier state decode (redis.writer.prepare)", ("DossierState.decode (",)),
     # "(redis/": redis-py's frames ("... (redis/asyncio/client.py:1)"), not ioc_monitor/redis.
     ("ours: Redis client (redis-py, hiredis)", ("(redis/",)),

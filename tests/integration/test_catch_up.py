@@ -43,8 +43,12 @@ def _wait_for(pipeline: Pipeline, log: str, text: str, timeout: float = 120) -> 
         time.sleep(0.2)
 
 
-def _dead_letters_once(pipeline: Pipeline, expected: list[str]) -> None:
-    """The dead-letter topic holds one message per rejection ``ioc kpi`` counts."""
+def _equals_kpi_once(pipeline: Pipeline, log: Path, n: int) -> None:
+    """The series equal ``ioc kpi`` on the log, each of its ``n`` messages counted once,
+    and the dead-letter topic holds one message per rejection ``ioc kpi`` counts."""
+    expected = pipeline.expected(log)
+    assert samples(pipeline.scrape_event_clock()) == expected
+    assert pipeline.counted() == n
     dlq = dead_letters(pipeline.kafka_bootstrap, f"{pipeline.topic}.dlq")
     assert len(dlq) == rejections(expected) > 0
 
@@ -73,10 +77,7 @@ def test_a_worker_far_behind_catches_up_then_consumes(pipeline: Pipeline, tmp_pa
     assert _lease(pipeline) is None  # released
     pipeline.run("replay", str(tail), "--max")  # now the consumer group's
     pipeline.wait_counted(n)
-    expected = pipeline.expected(log)
-    assert samples(pipeline.scrape_event_clock()) == expected
-    assert pipeline.counted() == n
-    _dead_letters_once(pipeline, expected)
+    _equals_kpi_once(pipeline, log, n)
 
 
 def test_a_worker_less_behind_than_the_setting_joins_its_group_at_once(
@@ -110,10 +111,7 @@ def test_a_worker_waits_for_the_lease_of_another(pipeline: Pipeline, tmp_path: P
     out = _wait_for(pipeline, "worker.log", "the other worker's catch-up ended after")
     pipeline.wait_counted(n)  # by the consumer group, without a catch-up of its own
     assert "catching up with" not in out
-    expected = pipeline.expected(log)
-    assert samples(pipeline.scrape_event_clock()) == expected
-    assert pipeline.counted() == n
-    _dead_letters_once(pipeline, expected)
+    _equals_kpi_once(pipeline, log, n)
 
 
 def test_two_workers_started_together_catch_up_once(pipeline: Pipeline, tmp_path: Path) -> None:
@@ -134,10 +132,7 @@ def test_two_workers_started_together_catch_up_once(pipeline: Pipeline, tmp_path
     caught = [found for out in logs if (found := CAUGHT.search(out))]
     assert len(caught) == 1 and caught[0].groups() == (f"{n:,}", "4")
     assert sum("catching up with" in out for out in logs) == 1
-    expected = pipeline.expected(log)
-    assert samples(pipeline.scrape_event_clock()) == expected
-    assert pipeline.counted() == n
-    _dead_letters_once(pipeline, expected)
+    _equals_kpi_once(pipeline, log, n)
 
 
 def test_sigterm_during_the_catch_up_stops_the_worker_cleanly(
