@@ -186,15 +186,15 @@ def run_backfill(job: BackfillJob) -> BackfillResult:
     use_uvloop()
     tune_gc()
 
-    async def main() -> BackfillResult:
-        asyncio.get_running_loop().set_exception_handler(quiet_handled_sends)
-        return await backfill(job)
-
-    return asyncio.run(main())
+    return asyncio.run(backfill(job))
 
 
 async def backfill(job: BackfillJob) -> BackfillResult:
     """Apply the source topic up to its current end to Redis, then return.
+
+    Sets the running loop's exception handler to
+    :func:`~streams.dead_letters.quiet_handled_sends` (the loop is the backfill's own:
+    ``ioc backfill``'s or the worker's catch-up's).
 
     Returns:
         What was read, applied and skipped, per partition and in total.
@@ -205,6 +205,7 @@ async def backfill(job: BackfillJob) -> BackfillResult:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
     start = time.perf_counter()
+    asyncio.get_running_loop().set_exception_handler(quiet_handled_sends)
     kafka, redis, units = job.kafka, job.redis, job.units
     options = aiokafka_options(kafka)
     consumer = AIOKafkaConsumer(
