@@ -24,6 +24,7 @@ from streams.dead_letters import PRODUCER_MAX_REQUEST_BYTES
 from streams.fast_consumer import IocApp
 from streams.helper import HelperProcessor
 from streams.kafka_tls import ssl_context
+from streams.lean import LeanMonitor, RawSchema
 from streams.processor import BatchProcessor
 
 __all__ = ["BATCH_MAX", "BATCH_WITHIN_S", "build_app"]
@@ -111,11 +112,10 @@ def build_app(
         broker_commit_interval=2.0,
         producer_acks=-1,
         producer_max_request_size=PRODUCER_MAX_REQUEST_BYTES,
+        monitor=LeanMonitor(),  # no per-message counters (streams.lean)
         **_broker_options(kafka),
     )
-    source = app.topic(
-        kafka.topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
+    source = app.topic(kafka.topic, schema=RawSchema())  # the bytes as they came
     dlq = app.topic(kafka.dlq_topic, key_serializer="raw", value_serializer="raw")
     agent = KpiAgent(
         kafka,

@@ -20,7 +20,7 @@ variable                       meaning                                          
 ``IOC_BENCH_FRESHNESS_RATE``   events/s of the freshness load                     1000
 ``IOC_BENCH_SCRAPE_UNITS``     unit counts of the scrape benchmark                55,1000,3321
 ``IOC_BENCH_CLUSTER``          ``0`` skips the Redis Cluster runs                 1
-``IOC_BENCH_PROFILE``          ``0``: no py-spy profile of the first worker run   1
+``IOC_BENCH_PROFILE``          ``0``: no extra, py-spy-profiled worker run        1
 ``IOC_BENCH_PARTITIONS``       partitions of the bench's topics                   6
 ``IOC_BENCH_SECTIONS``         subset: kpi,throughput,replay,freshness,scrape,    all
                                backfill
@@ -68,7 +68,8 @@ class BenchConfig:
         freshness_rate: Events/s of that load.
         scrape_units: Unit counts of the scrape benchmark.
         cluster: Run the Redis Cluster scale-out runs.
-        profile: Profile the first worker run with py-spy.
+        profile: Make one more worker run, after the timed ones, under py-spy (its
+            time is not counted).
         partitions: Partitions of the bench's topics.
         sections: The sections to run (a subset of :data:`SECTIONS`).
         out: The report file.
