@@ -26,7 +26,28 @@ from services.bench.state import memory_breakdown
 from services.bench.workers import Stack, WorkerRun, run_floor, run_workers
 from services.harness import RedisCluster3, RedisServer
 
-__all__ = ["Memory", "Throughput", "run_throughput"]
+__all__ = ["Memory", "Throughput", "floor_note", "run_throughput"]
+
+
+REFERENCE_FLOOR = 32_386
+"""Faust floor of the issue's reference run, events/s, from which its ~25,000/s goal comes."""
+
+
+def floor_note(floor: float | None) -> str:
+    """What 70 % of this run's Faust floor is, beside the absolute goal set on the reference one.
+
+    Args:
+        floor: Median Faust floor of this run, events/s; None when it was not measured.
+
+    Returns:
+        A short note, empty without a floor.
+    """
+    if floor is None:
+        return ""
+    return (
+        f"the goal comes from the reference floor {REFERENCE_FLOOR:,}/s; "
+        f"70 % of this run's floor = {0.7 * floor:,.0f}/s"
+    )
 
 
 def _equal_note(runs: list[WorkerRun]) -> str:
@@ -109,7 +130,9 @@ class Throughput:
 
     def note_checks(self) -> None:
         """Note, on each worker figure, its runs' comparisons with ``ioc kpi`` and restarts."""
-        self.ours.note = _equal_note(self.ours_runs)
+        self.ours.note = "; ".join(
+            n for n in (_equal_note(self.ours_runs), floor_note(self.floor.median)) if n
+        )
         self.two.note = _equal_note(self.two_runs)
         self.c1.note = _equal_note(self.c1_runs)
         self.c2.note = _equal_note(self.c2_runs)

@@ -12,6 +12,7 @@ from services.bench.config import BenchConfig
 from services.bench.profile import CATEGORIES, categorize, parse_collapsed, shares
 from services.bench.report import Figure, Goal, Section, format_value, render, spread
 from services.bench.state import key_kind, registry_yaml, unit_ids
+from services.bench.throughput import floor_note
 from services.bench.workers import samples
 
 # --- figures ---------------------------------------------------------------------------
@@ -78,6 +79,14 @@ def test_render_has_summary_tables_and_sections() -> None:
 
 
 # --- settings --------------------------------------------------------------------------
+
+
+def test_floor_note_puts_the_absolute_goal_beside_this_runs_floor() -> None:
+    # 0.7 * 14,122 = 9,885.4, rounded; 32,386/s is the reference floor.
+    assert floor_note(14_122) == (
+        "the goal comes from the reference floor 32,386/s; 70 % of this run's floor = 9,885/s"
+    )
+    assert floor_note(None) == ""
 
 
 def test_config_defaults_and_quick_mode() -> None:

@@ -66,7 +66,7 @@ def test_every_section_uses_its_templates_and_fills_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     used: list[str] = []
-    real: Callable[..., str] = sections.fill
+    real: Callable[..., str] = fill  # the function sections imported as its own ``fill``
 
     def recording(name: str, **values: object) -> str:
         used.append(name)
