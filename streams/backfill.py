@@ -26,6 +26,9 @@ batches to the same :class:`~streams.processor.BatchProcessor` as the worker:
   other skips it). Nothing is committed to Kafka.
 - **Dead letters** go to ``IOC_KAFKA_DLQ_TOPIC`` with the worker's headers
   (:class:`~streams.dead_letters.DeadLetters`), acknowledged before the batch commits.
+- **One at a time.** ``ioc backfill`` holds the prefix's catch-up lease
+  (:mod:`streams.lease`) while it runs, and waits while a worker's catch-up holds it;
+  a worker started meanwhile waits for it in turn, then joins its group.
 - **Afterwards**, ``ioc worker`` starts each partition after the offset Redis holds
   (its ``on_partitions_assigned`` hook), so it carries on where the backfill stopped.
 
@@ -53,6 +56,7 @@ from streams.dead_letters import (
 )
 from streams.helper import HelperProcessor
 from streams.kafka_tls import aiokafka_options
+from streams.lease import Stopped, held, lease_key, until_signal, wait_released
 from streams.processor import BATCH_MAX, BatchProcessor, Record
 
 __all__ = [
@@ -173,8 +177,20 @@ class BackfillJob:
     progress: Callable[[BackfillResult], None] | None = None
 
 
-def run_backfill(job: BackfillJob) -> BackfillResult:
-    """Run :func:`backfill` in this process: key layout checked, uvloop, the worker's GC.
+def run_backfill(job: BackfillJob, say: Callable[[str], None]) -> BackfillResult | Stopped:
+    """Run :func:`backfill` in this process, holding the catch-up lease, until a signal.
+
+    Checks the key layout, runs on uvloop with the worker's GC settings, waits while a
+    worker's catch-up (or another ``ioc backfill``) holds the lease of the prefix
+    (:mod:`streams.lease`), and stops cleanly on SIGTERM or SIGINT (helpers closed,
+    lease released).
+
+    Args:
+        job: The backfill.
+        say: Reports a wait for the lease, one line at a time (e.g. to stderr).
+
+    Returns:
+        What was applied, or :class:`~streams.lease.Stopped` when a signal stopped it.
 
     Raises:
         StoreError: Redis holds state of another key layout.
@@ -186,7 +202,23 @@ def run_backfill(job: BackfillJob) -> BackfillResult:
     use_uvloop()
     tune_gc()
 
-    return asyncio.run(backfill(job))
+    return asyncio.run(until_signal(_leased(job, say)))
+
+
+async def _leased(job: BackfillJob, say: Callable[[str], None]) -> BackfillResult:
+    """:func:`backfill` once the lease of ``job``'s prefix is ours, holding it."""
+    client = connect_async(job.redis, retries=1)
+    key = lease_key(job.redis.prefix)
+    try:
+        while True:
+            async with held(client, key) as ours:
+                if ours:
+                    return await backfill(job)
+            say(f"a worker or another ioc backfill is catching up (lease {key}): waiting for it")
+            waited = await wait_released(client, key)
+            say(f"that catch-up ended after {waited:.0f} s; backfilling what is left")
+    finally:
+        await client.aclose()
 
 
 async def backfill(job: BackfillJob) -> BackfillResult:

@@ -9,9 +9,8 @@ processes. So :func:`streams.worker.run_worker`, before Faust starts:
 1. reads how far behind Redis is (:func:`behind`): per partition, the end offset minus
    the first offset not applied yet (Redis' stored offset + 1, or the start of the log);
 2. if that is at least ``IOC_WORKER_CATCH_UP`` messages (default 100,000; ``0``:
-   never), takes the catch-up lease (the string ``<prefix>:catchup``, :data:`LEASE_MS`,
-   renewed every :data:`RENEW_S` while it runs), backfills up to the end offsets, and
-   releases the lease;
+   never), takes the catch-up lease (:mod:`streams.lease`: ``<prefix>:catchup``, also
+   taken by ``ioc backfill``), backfills up to the end offsets, and releases the lease;
 3. a worker that finds the lease held waits until it is released, or has expired
    because its holder died, and then starts Faust: two readers of the same partitions
    would only share the machine's cores.
@@ -28,32 +27,16 @@ catch-up stops it cleanly (helpers closed, lease released) and the worker exits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import secrets
-import signal
-import time
-from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from collections.abc import Callable
 
 from ioc_monitor.config import KafkaSettings, RedisSettings
 from ioc_monitor.redis.client import connect_async
-from ioc_monitor.redis.keys import PartitionKeys, global_key
+from ioc_monitor.redis.keys import PartitionKeys
 from streams.backfill import BackfillJob, backfill, first_offset
 from streams.kafka_tls import aiokafka_options
+from streams.lease import Stopped, held, lease_key, until_signal, wait_released
 
-__all__ = ["LEASE_MS", "RENEW_S", "behind", "catch_up", "lease_key"]
-
-#: Lifetime of the catch-up lease, in milliseconds, unless renewed.
-LEASE_MS: Final = 30_000
-#: Seconds between two renewals of the lease by its holder.
-RENEW_S: Final = 10.0
-#: Seconds between two looks at a lease held by another worker.
-_WAIT_S: Final = 1.0
-
-
-def lease_key(prefix: str) -> str:
-    """The catch-up lease of a key prefix (``<prefix>:catchup``)."""
-    return global_key(prefix, "catchup")
+__all__ = ["behind", "catch_up"]
 
 
 async def behind(kafka: KafkaSettings, redis: RedisSettings) -> int | None:
@@ -110,33 +93,10 @@ def catch_up(job: BackfillJob, min_behind: int, say: Callable[[str], None]) -> b
     if min_behind <= 0:
         return True
     try:
-        return asyncio.run(_until_signal(_catch_up(job, min_behind, say)))
+        return not isinstance(asyncio.run(until_signal(_catch_up(job, min_behind, say))), Stopped)
     except Exception as exc:  # the worker goes on with Faust, which handles the cause
         say(f"no catch-up ({type(exc).__name__}: {exc}); starting the consumer group")
         return True
-
-
-async def _until_signal(work: Coroutine[Any, Any, None]) -> bool:
-    """Run ``work``; cancel it on SIGTERM or SIGINT. Returns False when a signal came."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(work)
-    signalled: list[int] = []
-
-    def stop(sig: int) -> None:
-        signalled.append(sig)
-        task.cancel()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop, sig)
-    try:
-        await task
-    except asyncio.CancelledError:
-        if not signalled:
-            raise
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-    return not signalled
 
 
 async def _catch_up(job: BackfillJob, min_behind: int, say: Callable[[str], None]) -> None:
@@ -144,37 +104,23 @@ async def _catch_up(job: BackfillJob, min_behind: int, say: Callable[[str], None
     if n is None or n < min_behind:
         return
     client = connect_async(job.redis, retries=1)
-    key, token = lease_key(job.redis.prefix), secrets.token_hex(8)
+    key = lease_key(job.redis.prefix)
     try:
-        if not await client.set(key, token, nx=True, px=LEASE_MS):
-            say(f"{n:,} messages behind; another worker is catching up: waiting for it")
-            start = time.monotonic()
-            while await client.exists(key):
-                await asyncio.sleep(_WAIT_S)
-            say(f"the other worker's catch-up ended after {time.monotonic() - start:.0f} s")
-            return
-        say(f"{n:,} messages behind: catching up with {job.shards} helper process(es)")
-        renew = asyncio.ensure_future(_renew(client, key, token))
-        try:
-            result = await backfill(job)
-        except Exception as exc:
-            say(f"catch-up stopped ({type(exc).__name__}: {exc}); starting the consumer group")
-            return
-        finally:
-            renew.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renew
-            if await client.get(key) == token.encode():
-                await client.delete(key)
+        async with held(client, key) as ours:
+            if not ours:
+                say(
+                    f"{n:,} messages behind; another worker or ioc backfill is catching up: "
+                    "waiting for it"
+                )
+                waited = await wait_released(client, key)
+                say(f"that catch-up ended after {waited:.0f} s")
+                return
+            say(f"{n:,} messages behind: catching up with {job.shards} helper process(es)")
+            try:
+                result = await backfill(job)
+            except Exception as exc:
+                say(f"catch-up stopped ({type(exc).__name__}: {exc}); starting the consumer group")
+                return
         say(f"caught up: {result.line()}")
     finally:
         await client.aclose()
-
-
-async def _renew(client: Any, key: str, token: str) -> None:
-    """Extend the lease every :data:`RENEW_S` while it is still ours."""
-    while True:
-        await asyncio.sleep(RENEW_S)
-        with contextlib.suppress(Exception):  # Redis away: the backfill waits for it too
-            if await client.get(key) == token.encode():
-                await client.pexpire(key, LEASE_MS)

@@ -4,7 +4,8 @@ Reads every partition of IOC_KAFKA_TOPIC from after the offset Redis holds for i
 start of the topic on an empty store) up to its end when the command starts, and
 applies it exactly as `ioc worker` does (same rules, offsets in Redis, dead letters to
 IOC_KAFKA_DLQ_TOPIC), without Faust and without a consumer group; then `ioc worker`
-carries on from there. Safe to stop and run again, and beside a running worker.
+carries on from there. Safe to stop and run again, and beside a running worker; one
+backfill or worker catch-up at a time per key prefix (it waits for the other).
 """
 
 from __future__ import annotations
@@ -48,12 +49,16 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Execute ``ioc backfill``: 0 when the topic was applied up to its end.
 
+    Waits while a worker's catch-up holds the lease (:mod:`streams.lease`); SIGTERM or
+    SIGINT stops it cleanly with 128 + the signal's number (143, 130).
+
     Raises:
         IocError: A setting or the unit registry is not usable, the topic does not
             exist, or a batch cannot be decoded (``ioc`` prints it as one line, exit 1).
     """
     from ioc_monitor.config import KafkaSettings, RedisSettings, load
     from streams.backfill import BackfillJob, BackfillResult, run_backfill
+    from streams.lease import Stopped
     from streams.processor import BATCH_MAX
 
     kafka, redis = load(KafkaSettings), load(RedisSettings)
@@ -74,6 +79,13 @@ def run(args: argparse.Namespace) -> int:
         batch_max=args.batch or BATCH_MAX,
         progress=None if args.no_progress else progress,
     )
-    result = run_backfill(job)
+    result = run_backfill(job, lambda line: print(f"ioc backfill: {line}", file=sys.stderr))
+    if isinstance(result, Stopped):
+        print(
+            f"ioc backfill: stopped by {result.name}; what was applied stays applied, "
+            "run it again to carry on",
+            file=sys.stderr,
+        )
+        return 128 + result.signum
     print(f"ioc backfill: {kafka.topic}: {result.line()}", file=sys.stderr)
     return 0

@@ -17,6 +17,7 @@ import redis
 
 from ioc_monitor.redis.reader import read_snapshot
 from services.harness import IOC, free_port, spawn, stop_all
+from streams.lease import lease_key
 from tests.integration.shared_redis import delete_prefix
 
 __all__ = ["LIVE_ONLY", "Pipeline", "dead_letters", "rejections", "samples", "split_log"]
@@ -147,6 +148,26 @@ class Pipeline:
             for p in self.workdir.glob("*.log")
         )
         raise AssertionError(f"only {n} of {expected} messages counted after {timeout}s\n{logs}")
+
+    def wait_log(self, log: str, text: str, timeout: float = 120) -> str:
+        """Wait until the log of a process started by :meth:`start` holds ``text``."""
+        path = self.workdir / log
+        deadline = time.monotonic() + timeout
+        while True:
+            out = path.read_text(errors="replace") if path.exists() else ""
+            if text in out:
+                return out
+            assert time.monotonic() < deadline, f"{text!r} not in {log} after {timeout} s:\n{out}"
+            time.sleep(0.2)
+
+    def lease(self) -> bytes | None:
+        """The catch-up lease of this pipeline's prefix (None: nobody holds it)."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            value: bytes | None = client.get(lease_key(self.prefix))
+            return value
+        finally:
+            client.close()
 
     def scrape_event_clock(self) -> str:
         port = free_port()

@@ -9,13 +9,16 @@ counts, with its reason.
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+import redis
 
 from services.harness import IOC
+from streams.lease import lease_key
 from tests.integration.pipeline import (
     Pipeline,
     dead_letters,
@@ -115,3 +118,53 @@ def test_a_missing_topic_is_named(pipeline: Pipeline) -> None:
     )
     assert out.returncode == 1
     assert f"topic {pipeline.topic} does not exist (IOC_KAFKA_TOPIC)" in out.stderr.decode()
+
+
+def test_a_backfill_waits_while_the_lease_is_held(pipeline: Pipeline, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    n = pipeline.simulate(log, dossiers=200, seed=35)
+    pipeline.run("replay", str(log), "--max", "--partitions", "2")
+    client = redis.Redis.from_url(pipeline.redis_url)
+    try:  # a worker catching up holds the lease
+        client.set(lease_key(pipeline.prefix), "a-worker", px=120_000)
+        backfill = pipeline.start("backfill", "--no-progress", log="backfill.log")
+        pipeline.wait_log("backfill.log", f"is catching up (lease {lease_key(pipeline.prefix)})")
+        time.sleep(1.5)
+        assert pipeline.counted() == 0  # it waits
+        assert backfill.poll() is None
+        client.delete(lease_key(pipeline.prefix))  # that catch-up is done
+    finally:
+        client.close()
+    assert backfill.wait(timeout=120) == 0
+    out = pipeline.wait_log("backfill.log", "backfilling what is left")
+    found = SUMMARY.search(out)
+    assert found and found.groups() == (f"{n:,}", "2", f"{n:,}", "0")
+    assert pipeline.lease() is None  # released when done
+    assert samples(pipeline.scrape_event_clock()) == pipeline.expected(log)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_backfill_cleanly(
+    pipeline: Pipeline, tmp_path: Path, sig: signal.Signals
+) -> None:
+    log = tmp_path / "events.jsonl"
+    n = pipeline.simulate(log, dossiers=1500, seed=36)
+    pipeline.run("replay", str(log), "--max", "--partitions", "2")
+    backfill = pipeline.start("backfill", "--no-progress", "--batch", "20", log="backfill.log")
+    deadline = time.monotonic() + 120
+    while pipeline.counted() == 0:
+        assert time.monotonic() < deadline, "the backfill made no progress"
+        time.sleep(0.05)
+    assert pipeline.lease() is not None  # held while it runs
+    backfill.send_signal(sig)
+    assert backfill.wait(timeout=60) == 128 + sig
+    out = (pipeline.workdir / "backfill.log").read_text()
+    assert f"ioc backfill: stopped by {sig.name}; what was applied stays applied" in out
+    assert "Traceback" not in out
+    assert 0 < pipeline.counted() < n
+    assert pipeline.lease() is None  # released on the way out
+    # Run again: it carries on, and every message is counted once.
+    read, _, applied, skipped = _backfill(pipeline)
+    assert 0 < read < n and applied + skipped == read
+    assert pipeline.counted() == n
+    assert samples(pipeline.scrape_event_clock()) == pipeline.expected(log)

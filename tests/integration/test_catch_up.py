@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.catch_up import lease_key
+from streams.lease import lease_key
 from tests.integration.pipeline import (
     Pipeline,
     dead_letters,
@@ -31,18 +31,6 @@ pytestmark = pytest.mark.integration
 CAUGHT = re.compile(r"ioc worker: caught up: read ([\d,]+) messages of (\d+) partitions")
 
 
-def _wait_for(pipeline: Pipeline, log: str, text: str, timeout: float = 120) -> str:
-    """Wait until a process log holds ``text``; return the log."""
-    path = pipeline.workdir / log
-    deadline = time.monotonic() + timeout
-    while True:
-        out = path.read_text(errors="replace") if path.exists() else ""
-        if text in out:
-            return out
-        assert time.monotonic() < deadline, f"{text!r} not in {log} after {timeout} s:\n{out}"
-        time.sleep(0.2)
-
-
 def _equals_kpi_once(pipeline: Pipeline, log: Path, n: int) -> None:
     """The series equal ``ioc kpi`` on the log, each of its ``n`` messages counted once,
     and the dead-letter topic holds one message per rejection ``ioc kpi`` counts."""
@@ -53,15 +41,6 @@ def _equals_kpi_once(pipeline: Pipeline, log: Path, n: int) -> None:
     assert len(dlq) == rejections(expected) > 0
 
 
-def _lease(pipeline: Pipeline) -> bytes | None:
-    client = redis.Redis.from_url(pipeline.redis_url)
-    try:
-        value: bytes | None = client.get(lease_key(pipeline.prefix))
-        return value
-    finally:
-        client.close()
-
-
 def test_a_worker_far_behind_catches_up_then_consumes(pipeline: Pipeline, tmp_path: Path) -> None:
     log = tmp_path / "events.jsonl"
     n = pipeline.simulate(log, dossiers=300, seed=41)
@@ -69,12 +48,12 @@ def test_a_worker_far_behind_catches_up_then_consumes(pipeline: Pipeline, tmp_pa
     pipeline.run("replay", str(head), "--max", "--partitions", "3")
     pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
     pipeline.start("worker", log="worker.log")
-    out = _wait_for(pipeline, "worker.log", "ioc worker: caught up")
+    out = pipeline.wait_log("worker.log", "ioc worker: caught up")
     assert f"ioc worker: {2 * n // 3:,} messages behind: catching up" in out
     found = CAUGHT.search(out)
     assert found and found.groups() == (f"{2 * n // 3:,}", "3")
     assert pipeline.counted() == 2 * n // 3
-    assert _lease(pipeline) is None  # released
+    assert pipeline.lease() is None  # released
     pipeline.run("replay", str(tail), "--max")  # now the consumer group's
     pipeline.wait_counted(n)
     _equals_kpi_once(pipeline, log, n)
@@ -102,13 +81,15 @@ def test_a_worker_waits_for_the_lease_of_another(pipeline: Pipeline, tmp_path: P
         client.set(lease_key(pipeline.prefix), "other", px=120_000)
         pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
         pipeline.start("worker", log="worker.log")
-        _wait_for(pipeline, "worker.log", f"{n:,} messages behind; another worker is catching up")
+        pipeline.wait_log(
+            "worker.log", f"{n:,} messages behind; another worker or ioc backfill is catching up"
+        )
         time.sleep(1.5)
         assert pipeline.counted() == 0  # it waits
         client.delete(lease_key(pipeline.prefix))  # the other one is done (or its lease expired)
     finally:
         client.close()
-    out = _wait_for(pipeline, "worker.log", "the other worker's catch-up ended after")
+    out = pipeline.wait_log("worker.log", "that catch-up ended after")
     pipeline.wait_counted(n)  # by the consumer group, without a catch-up of its own
     assert "catching up with" not in out
     _equals_kpi_once(pipeline, log, n)
@@ -143,7 +124,7 @@ def test_sigterm_during_the_catch_up_stops_the_worker_cleanly(
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
     pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
     worker = pipeline.start("worker", "--batch", "20", log="worker.log")  # small batches: slow
-    _wait_for(pipeline, "worker.log", "catching up with")
+    pipeline.wait_log("worker.log", "catching up with")
     deadline = time.monotonic() + 120
     while pipeline.counted() == 0:
         assert time.monotonic() < deadline, "the catch-up made no progress"
@@ -153,7 +134,7 @@ def test_sigterm_during_the_catch_up_stops_the_worker_cleanly(
     out = (pipeline.workdir / "worker.log").read_text()
     assert "caught up" not in out and "consumer group" not in out
     assert 0 < pipeline.counted() < n
-    assert _lease(pipeline) is None  # released on the way out
+    assert pipeline.lease() is None  # released on the way out
     # A new worker catches up the rest.
     pipeline.start("worker", log="worker-2.log")
     pipeline.wait_counted(n)
@@ -164,3 +145,29 @@ def test_sigterm_during_the_catch_up_stops_the_worker_cleanly(
     assert len(dead_letters(pipeline.kafka_bootstrap, f"{pipeline.topic}.dlq")) >= rejections(
         expected
     )
+
+
+def test_a_worker_started_during_ioc_backfill_waits_for_it(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    n = pipeline.simulate(log, dossiers=2000, seed=46)
+    pipeline.run("replay", str(log), "--max", "--partitions", "2")
+    # Small batches: it takes long enough (about 10 s here) for the worker to start.
+    backfill = pipeline.start("backfill", "--no-progress", "--batch", "10", log="backfill.log")
+    deadline = time.monotonic() + 120
+    while pipeline.counted() == 0:  # the backfill holds the lease and is applying
+        assert time.monotonic() < deadline, "the backfill made no progress"
+        time.sleep(0.05)
+    assert pipeline.lease() is not None
+    pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
+    pipeline.start("worker", log="worker.log")
+    pipeline.wait_log("worker.log", "another worker or ioc backfill is catching up: waiting")
+    assert backfill.wait(timeout=180) == 0
+    out = pipeline.wait_log("worker.log", "that catch-up ended after")
+    assert "catching up with" not in out  # the worker read none of the backlog itself
+    backfilled = (pipeline.workdir / "backfill.log").read_text()
+    assert f"read {n:,} messages of 2 partitions" in backfilled
+    assert pipeline.lease() is None
+    pipeline.wait_counted(n)
+    _equals_kpi_once(pipeline, log, n)

@@ -8,7 +8,8 @@ from ioc_monitor.config import KafkaSettings, RedisSettings, WorkerSettings
 from ioc_monitor.errors import ConfigError
 from services.harness import free_port
 from streams.backfill import BackfillJob, default_shards, first_offset
-from streams.catch_up import catch_up, lease_key
+from streams.catch_up import catch_up
+from streams.lease import lease_key
 
 
 def test_the_first_offset_not_applied() -> None:
