@@ -149,6 +149,13 @@ class Pipeline:
         )
         raise AssertionError(f"only {n} of {expected} messages counted after {timeout}s\n{logs}")
 
+    def wait_applying(self, who: str, at_least: int = 1, timeout: float = 120) -> None:
+        """Wait until Redis counts ``at_least`` messages (``who`` is applying the topic)."""
+        deadline = time.monotonic() + timeout
+        while self.counted() < at_least:
+            assert time.monotonic() < deadline, f"{who} made no progress in {timeout} s"
+            time.sleep(0.05)
+
     def wait_log(self, log: str, text: str, timeout: float = 120) -> str:
         """Wait until the log of a process started by :meth:`start` holds ``text``."""
         path = self.workdir / log

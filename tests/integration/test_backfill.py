@@ -99,10 +99,7 @@ def test_a_backfill_beside_a_running_worker_counts_each_message_once(
     n = pipeline.simulate(log, dossiers=1500, seed=34)
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
     pipeline.start("worker", "--batch", "20", log="worker.log")  # small batches: slow
-    deadline = time.monotonic() + 120
-    while pipeline.counted() == 0:
-        assert time.monotonic() < deadline, "the worker made no progress"
-        time.sleep(0.05)
+    pipeline.wait_applying("the worker")
     assert pipeline.counted() < n  # the worker is still at it
     read, _, applied, skipped = _backfill(pipeline)
     # It starts after what the worker had applied, and skips what the worker applies first.
@@ -151,10 +148,7 @@ def test_a_signal_stops_the_backfill_cleanly(
     n = pipeline.simulate(log, dossiers=1500, seed=36)
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
     backfill = pipeline.start("backfill", "--no-progress", "--batch", "20", log="backfill.log")
-    deadline = time.monotonic() + 120
-    while pipeline.counted() == 0:
-        assert time.monotonic() < deadline, "the backfill made no progress"
-        time.sleep(0.05)
+    pipeline.wait_applying("the backfill")
     assert pipeline.lease() is not None  # held while it runs
     backfill.send_signal(sig)
     assert backfill.wait(timeout=60) == 128 + sig

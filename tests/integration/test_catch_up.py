@@ -125,10 +125,7 @@ def test_sigterm_during_the_catch_up_stops_the_worker_cleanly(
     pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
     worker = pipeline.start("worker", "--batch", "20", log="worker.log")  # small batches: slow
     pipeline.wait_log("worker.log", "catching up with")
-    deadline = time.monotonic() + 120
-    while pipeline.counted() == 0:
-        assert time.monotonic() < deadline, "the catch-up made no progress"
-        time.sleep(0.05)
+    pipeline.wait_applying("the catch-up")
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == 0
     out = (pipeline.workdir / "worker.log").read_text()
@@ -155,10 +152,7 @@ def test_a_worker_started_during_ioc_backfill_waits_for_it(
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
     # Small batches: it takes long enough (about 10 s here) for the worker to start.
     backfill = pipeline.start("backfill", "--no-progress", "--batch", "10", log="backfill.log")
-    deadline = time.monotonic() + 120
-    while pipeline.counted() == 0:  # the backfill holds the lease and is applying
-        assert time.monotonic() < deadline, "the backfill made no progress"
-        time.sleep(0.05)
+    pipeline.wait_applying("the backfill")  # the backfill holds the lease and is applying
     assert pipeline.lease() is not None
     pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
     pipeline.start("worker", log="worker.log")
