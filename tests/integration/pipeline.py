@@ -6,10 +6,12 @@ and ports come from :func:`services.harness.free_port` (outside the ephemeral ra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,26 +137,24 @@ class Pipeline:
             client.close()
         return snap.processed + snap.duplicate + sum(snap.rejected.values())
 
-    def wait_counted(self, expected: int, timeout: float = 180) -> None:
+    def wait_counted(self, expected: int, timeout: float = 180, poll: float = 0.5) -> None:
+        """Wait until Redis counts ``expected`` messages, looking every ``poll`` seconds.
+
+        Raises:
+            AssertionError: Not within ``timeout`` seconds (with the processes' logs).
+        """
         deadline = time.monotonic() + timeout
         n = -1
         while time.monotonic() < deadline:
             n = self.counted()
             if n >= expected:
                 return
-            time.sleep(0.5)
+            time.sleep(poll)
         logs = "\n".join(
             p.name + ":\n" + p.read_text(errors="replace")[-3000:]
             for p in self.workdir.glob("*.log")
         )
         raise AssertionError(f"only {n} of {expected} messages counted after {timeout}s\n{logs}")
-
-    def wait_applying(self, who: str, at_least: int = 1, timeout: float = 120) -> None:
-        """Wait until Redis counts ``at_least`` messages (``who`` is applying the topic)."""
-        deadline = time.monotonic() + timeout
-        while self.counted() < at_least:
-            assert time.monotonic() < deadline, f"{who} made no progress in {timeout} s"
-            time.sleep(0.05)
 
     def wait_log(self, log: str, text: str, timeout: float = 120) -> str:
         """Wait until the log of a process started by :meth:`start` holds ``text``."""
@@ -166,6 +166,17 @@ class Pipeline:
                 return out
             assert time.monotonic() < deadline, f"{text!r} not in {log} after {timeout} s:\n{out}"
             time.sleep(0.2)
+
+    @contextlib.contextmanager
+    def lease_held(self, holder: str) -> Iterator[None]:
+        """Hold this prefix's catch-up lease as ``holder`` (for 2 minutes) while the block runs."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            client.set(lease_key(self.prefix), holder, px=120_000)
+            yield
+        finally:
+            client.delete(lease_key(self.prefix))
+            client.close()
 
     def lease(self) -> bytes | None:
         """The catch-up lease of this pipeline's prefix (None: nobody holds it)."""

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 
 from services.harness import IOC
 from streams.lease import lease_key
@@ -99,7 +98,7 @@ def test_a_backfill_beside_a_running_worker_counts_each_message_once(
     n = pipeline.simulate(log, dossiers=1500, seed=34)
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
     pipeline.start("worker", "--batch", "20", log="worker.log")  # small batches: slow
-    pipeline.wait_applying("the worker")
+    pipeline.wait_counted(1, timeout=120, poll=0.05)
     assert pipeline.counted() < n  # the worker is still at it
     read, _, applied, skipped = _backfill(pipeline)
     # It starts after what the worker had applied, and skips what the worker applies first.
@@ -121,17 +120,12 @@ def test_a_backfill_waits_while_the_lease_is_held(pipeline: Pipeline, tmp_path: 
     log = tmp_path / "events.jsonl"
     n = pipeline.simulate(log, dossiers=200, seed=35)
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
-    client = redis.Redis.from_url(pipeline.redis_url)
-    try:  # a worker catching up holds the lease
-        client.set(lease_key(pipeline.prefix), "a-worker", px=120_000)
+    with pipeline.lease_held("a-worker"):  # a worker catching up; then it is done
         backfill = pipeline.start("backfill", "--no-progress", log="backfill.log")
         pipeline.wait_log("backfill.log", f"is catching up (lease {lease_key(pipeline.prefix)})")
         time.sleep(1.5)
         assert pipeline.counted() == 0  # it waits
         assert backfill.poll() is None
-        client.delete(lease_key(pipeline.prefix))  # that catch-up is done
-    finally:
-        client.close()
     assert backfill.wait(timeout=120) == 0
     out = pipeline.wait_log("backfill.log", "backfilling what is left")
     found = SUMMARY.search(out)
@@ -148,7 +142,7 @@ def test_a_signal_stops_the_backfill_cleanly(
     n = pipeline.simulate(log, dossiers=1500, seed=36)
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
     backfill = pipeline.start("backfill", "--no-progress", "--batch", "20", log="backfill.log")
-    pipeline.wait_applying("the backfill")
+    pipeline.wait_counted(1, timeout=120, poll=0.05)
     assert pipeline.lease() is not None  # held while it runs
     backfill.send_signal(sig)
     assert backfill.wait(timeout=60) == 128 + sig

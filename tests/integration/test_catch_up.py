@@ -14,9 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 
-from streams.lease import lease_key
 from tests.integration.pipeline import (
     Pipeline,
     dead_letters,
@@ -76,9 +74,8 @@ def test_a_worker_waits_for_the_lease_of_another(pipeline: Pipeline, tmp_path: P
     log = tmp_path / "events.jsonl"
     n = pipeline.simulate(log, dossiers=200, seed=43)
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
-    client = redis.Redis.from_url(pipeline.redis_url)
-    try:  # another worker catching up holds the lease
-        client.set(lease_key(pipeline.prefix), "other", px=120_000)
+    # Another worker catching up holds the lease; then it is done (or its lease expired).
+    with pipeline.lease_held("other"):
         pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
         pipeline.start("worker", log="worker.log")
         pipeline.wait_log(
@@ -86,9 +83,6 @@ def test_a_worker_waits_for_the_lease_of_another(pipeline: Pipeline, tmp_path: P
         )
         time.sleep(1.5)
         assert pipeline.counted() == 0  # it waits
-        client.delete(lease_key(pipeline.prefix))  # the other one is done (or its lease expired)
-    finally:
-        client.close()
     out = pipeline.wait_log("worker.log", "that catch-up ended after")
     pipeline.wait_counted(n)  # by the consumer group, without a catch-up of its own
     assert "catching up with" not in out
@@ -125,7 +119,7 @@ def test_sigterm_during_the_catch_up_stops_the_worker_cleanly(
     pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
     worker = pipeline.start("worker", "--batch", "20", log="worker.log")  # small batches: slow
     pipeline.wait_log("worker.log", "catching up with")
-    pipeline.wait_applying("the catch-up")
+    pipeline.wait_counted(1, timeout=120, poll=0.05)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == 0
     out = (pipeline.workdir / "worker.log").read_text()
@@ -152,7 +146,7 @@ def test_a_worker_started_during_ioc_backfill_waits_for_it(
     pipeline.run("replay", str(log), "--max", "--partitions", "2")
     # Small batches: it takes long enough (about 10 s here) for the worker to start.
     backfill = pipeline.start("backfill", "--no-progress", "--batch", "10", log="backfill.log")
-    pipeline.wait_applying("the backfill")  # the backfill holds the lease and is applying
+    pipeline.wait_counted(1, timeout=120, poll=0.05)  # the backfill holds the lease and is applying
     assert pipeline.lease() is not None
     pipeline.extra_env["IOC_WORKER_CATCH_UP"] = "100"
     pipeline.start("worker", log="worker.log")

@@ -54,7 +54,7 @@ def test_worker_killed_mid_replay(
     replay = pipeline.start(
         "replay", str(log), "--rate", "1500", "--partitions", "3", log="replay.log"
     )
-    pipeline.wait_applying("the worker", at_least=n // 3)
+    pipeline.wait_counted(n // 3, timeout=120, poll=0.1)
     stop(worker, signal.SIGKILL)
     assert pipeline.counted() < n  # killed mid-stream, not after the end
     pipeline.start("worker", "--batch", "50", log="worker2.log")

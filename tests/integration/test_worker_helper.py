@@ -71,7 +71,7 @@ def test_a_dead_helper_ends_its_worker_and_a_restart_finishes_exactly(
     replay = pipeline.start("replay", str(log), "--rate", "1500", "--partitions", "2",
                             log="replay.log")  # fmt: skip
     helper = _helper_of(worker.pid)
-    pipeline.wait_applying("the worker", at_least=n // 4)
+    pipeline.wait_counted(n // 4, timeout=120, poll=0.1)
     os.kill(helper, signal.SIGKILL)
     assert worker.wait(timeout=60) == EXIT_AGENT_FAILED
     text = (tmp_path / "worker.log").read_text(errors="replace")
